@@ -1,0 +1,115 @@
+"""Platform-level models: users, tenants and memberships."""
+
+from datetime import time
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.roles import Role, role_at_least
+from crm.tenancy import TenantOwned
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who logs in. Users log in by e-mail; `is_staff` is reserved for the platform operator."""
+
+    username = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    def __str__(self):
+        return self.display_name or self.get_full_name() or self.email
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$", _("Use 3–50 lower-case letters, digits and hyphens.")
+)
+
+
+class Tenant(models.Model):
+    """A dealership, garage or shop. Everything a customer of Kizuna owns hangs off one tenant."""
+
+    slug = models.SlugField(_("slug"), max_length=50, unique=True, validators=[slug_validator])
+    name = models.CharField(_("name"), max_length=200)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Tokyo")
+    currency = models.CharField(_("currency"), max_length=3, default="JPY")
+    sender_email = models.EmailField(_("sender e-mail"), blank=True)
+    sender_name = models.CharField(_("sender name"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    # Reminder e-mails go out only inside this window, in the tenant's time zone.
+    send_window_start = models.TimeField(_("send window start"), default=time(9, 0))
+    send_window_end = models.TimeField(_("send window end"), default=time(19, 0))
+    six_month_check_enabled = models.BooleanField(_("6-month check reminders"), default=False)
+    churn_horizon_months = models.PositiveSmallIntegerField(_("churn horizon (months)"), default=18)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def from_email(self) -> str:
+        from email.utils import formataddr
+
+        from django.conf import settings
+
+        if not self.sender_email:
+            return settings.DEFAULT_FROM_EMAIL
+        return formataddr((self.sender_name or self.name, self.sender_email))
+
+
+class Membership(TenantOwned):
+    """A user's role in one tenant. A user may hold memberships in several tenants."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user")]
+        indexes = [models.Index(fields=["tenant", "role"], name="membership_tenant_role")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+    def has_role(self, minimum: str) -> bool:
+        return role_at_least(self.role, minimum)
