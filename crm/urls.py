@@ -11,6 +11,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("tenants/", views.tenant_picker, name="tenant_picker"),
+    path("api/v1/", include("crm.api_urls")),
     path("customers/", include("customers.urls")),
+    path("reminders/", include("reminders.urls")),
+    path("analytics/", include("analytics.urls")),
     path("", include("interactions.urls")),
 ]

@@ -1,0 +1,8 @@
+from django.shortcuts import render
+
+from crm.permissions import tenant_view
+
+
+@tenant_view()
+def index(request):
+    return render(request, "analytics/index.html")
