@@ -1,3 +1,8 @@
 """/api/v1/: every app's API routes are registered here (owned by the API work)."""
 
-urlpatterns: list = []
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter()
+router.include_root_view = False
+
+urlpatterns: list = [*router.urls]

@@ -113,3 +113,62 @@ class Membership(TenantOwned):
 
     def has_role(self, minimum: str) -> bool:
         return role_at_least(self.role, minimum)
+
+
+# --- API access (owned by the API work) ------------------------------------------------------------
+class ApiKeyScope(models.TextChoices):
+    READ = "read", _("Read only")
+    WRITE = "write", _("Read and write")
+
+
+class ApiKey(TenantOwned):
+    """A tenant's key for an integration (till, dealer management system, website).
+
+    Only a SHA-256 hash of the key is stored: the raw key is shown once at creation. A key of
+    256 random bits needs no slow password hash; the hash lets the server look the key up in one
+    indexed query without ever holding the raw value.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16)  # shown in lists so owners can tell keys apart
+    hashed_key = models.CharField(max_length=64, editable=False)
+    scope = models.CharField(_("scope"), max_length=5, choices=ApiKeyScope.choices, default=ApiKeyScope.READ)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        indexes = [
+            models.Index(fields=["tenant", "created_at"], name="apikey_tenant_created"),
+            # Authentication finds the key (and so the tenant) from the hash alone: the one lookup that
+            # cannot lead with the tenant, because the tenant is what it discovers.
+            models.Index(fields=["hashed_key"], name="apikey_hashed_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotentRequest(TenantOwned):
+    """The stored answer to a POST sent with an `Idempotency-Key` header, replayed on retries."""
+
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)  # null while the first request runs
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotentrequest_unique_key"),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="idempotentrequest_created")]

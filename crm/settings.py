@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "crm",
     "customers",
@@ -186,22 +187,48 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Integrations send `Authorization: Bearer <key>`; people use their dashboard session (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm.api_auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api_auth.TenantRolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "crm.api_auth.StableCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api_auth.ApiRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "crm.api_schema.KizunaAutoSchema",
     "EXCEPTION_HANDLER": "crm.errors.api_exception_handler",
+    "UNICODE_JSON": True,
 }
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+# Requests per API key (or per signed-in person) per period: "N/sec|min|hour|day".
+KIZUNA_API_RATE = env("KIZUNA_API_RATE", default="1200/min")
+# Largest CSV accepted by the import endpoint (other request bodies: DATA_UPLOAD_MAX_MEMORY_SIZE).
+KIZUNA_IMPORT_MAX_BYTES = env.int("KIZUNA_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kizuna CRM API",
-    "DESCRIPTION": "Integration API for tills, dealer management systems and shop websites.",
+    "DESCRIPTION": (
+        "Integration API for tills, dealer management systems and shop websites. "
+        "Authenticate with a tenant API key (`Authorization: Bearer <key>`); every request is scoped "
+        "to the key's shop. Lists use cursor paging in a stable order (`updated_at`, `id`): combine "
+        "`updated_since` with the `next` links to sync incrementally. POST accepts an "
+        "`Idempotency-Key` header; rows with an `external_ref` can be upserted at `by-ref/<ref>/`. "
+        'Errors are JSON: `{"detail": ...}` or field errors `{"field": [messages]}`, translated '
+        "according to Accept-Language (ja, en)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {},
 }
 
 # --- Security ---------------------------------------------------------------------------------

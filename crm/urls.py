@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from crm import views
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("tenants/", views.tenant_picker, name="tenant_picker"),
     path("api/v1/", include("crm.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("customers/", include("customers.urls")),
     path("reminders/", include("reminders.urls")),
     path("analytics/", include("analytics.urls")),

@@ -1,0 +1,77 @@
+"""The API's OpenAPI schema class: every operation documents the errors it can answer with."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text=_("A human-readable message, in the request's language."))
+
+
+VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "description": str(
+        _(
+            "Field errors: each key is a field name (or non_field_errors) with a list of messages, "
+            "translated to the request's language (Accept-Language)."
+        )
+    ),
+    "additionalProperties": True,
+}
+
+
+# --- the schema: every operation documents its errors ----------------------------------------------
+class KizunaAutoSchema(AutoSchema):
+    """Adds the error answers every endpoint can give (400, 401, 403, 404, 409, 413, 429)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        error = self._get_response_for_code(ErrorSerializer, "401")
+        errors = {
+            "401": (error, _("Missing, invalid or revoked credentials.")),
+            "403": (error, _("Your role or the key's scope does not allow this.")),
+            "429": (error, _("Too many requests for this key; retry after the Retry-After seconds.")),
+        }
+        path_has_params = "{" in self.path
+        if path_has_params:
+            errors["404"] = (error, _("Not found in your shop."))
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors["400"] = (
+                {"content": {"application/json": {"schema": VALIDATION_ERROR_SCHEMA}}},
+                _("Invalid input: field errors."),
+            )
+            errors["413"] = (error, _("The request body is too large."))
+        if self.method == "POST":
+            errors["409"] = (error, _("The Idempotency-Key was reused with a different request."))
+        for code, (body, description) in errors.items():
+            if code not in responses:
+                responses[code] = {**body, "description": str(description)}
+        return responses
+
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        if self.method == "POST":
+            params.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description=str(
+                        _(
+                            "Makes a POST safe to retry: the first answer is stored and replayed for "
+                            "the same key and body; the same key with another body is a 409."
+                        )
+                    ),
+                )
+            )
+        return params
