@@ -1,0 +1,147 @@
+"""Load deterministic demo data: `seed_demo [--tenant SLUG] [--customers N] [--years Y] [--seed S]`.
+
+Without --tenant it creates the two demo shops (demo-dealer, demo-garage) with an owner, a manager,
+a staff member and a viewer each (password `kizuna-demo`). With --tenants N it creates N benchmark
+tenants `bench-0001`… sharing --customers between them.
+"""
+
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import Membership, Tenant, User
+from crm.roles import Role
+from crm.services import membership_create, tenant_create
+from customers.demo import DEMO_TENANTS, demo_users, seed_tenant
+from customers.models import Customer
+
+DEMO_PASSWORD = "kizuna-demo"  # noqa: S105 — documented demo login, never used outside demo tenants
+
+
+class Command(BaseCommand):
+    help = "Load deterministic, realistic demo data (Japanese customers, vehicles, histories)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", help="seed only this tenant (created as a dealership if missing)")
+        parser.add_argument("--customers", type=int, help="customers per tenant (with --tenants: in total)")
+        parser.add_argument("--years", type=int, default=5, help="years of history (default 5)")
+        parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+        parser.add_argument("--tenants", type=int, help="create this many benchmark tenants bench-0001…")
+        parser.add_argument(
+            "--today", type=date.fromisoformat, help="reference date (default: today in Tokyo)"
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="skip tenants that already have customers"
+        )
+        parser.add_argument("--reset", action="store_true", help="delete the tenant's customers first")
+
+    def handle(self, *args, **opts):
+        today = opts["today"] or timezone.localdate()
+        started = time.perf_counter()
+        if opts["tenants"]:
+            total = opts["customers"] or 1000 * opts["tenants"]
+            per_tenant = max(1, total // opts["tenants"])
+            specs = [
+                (
+                    f"bench-{i:04d}",
+                    {
+                        "name": f"Bench {i:04d}",
+                        "kind": "dealer" if i % 2 else "garage",
+                        "customers": per_tenant,
+                        "domain": f"bench-{i:04d}.demo",
+                    },
+                    i,
+                )
+                for i in range(1, opts["tenants"] + 1)
+            ]
+        elif opts["tenant"]:
+            spec = dict(
+                DEMO_TENANTS.get(
+                    opts["tenant"],
+                    {
+                        "name": opts["tenant"],
+                        "kind": "dealer",
+                        "customers": 300,
+                        "domain": f"{opts['tenant']}.demo",
+                    },
+                )
+            )
+            if opts["customers"]:
+                spec["customers"] = opts["customers"]
+            specs = [(opts["tenant"], spec, 0)]
+        else:
+            specs = []
+            for slug, spec in DEMO_TENANTS.items():
+                spec = dict(spec)
+                if opts["customers"]:
+                    spec["customers"] = opts["customers"]
+                specs.append((slug, spec, 0))
+
+        totals: dict[str, int] = {}
+        for slug, spec, stream in specs:
+            tenant, staff_ids = self._tenant_with_staff(slug, spec, with_team=not opts["tenants"])
+            if Customer.objects.for_tenant(tenant).exists():
+                if opts["if_empty"]:
+                    self.stdout.write(f"{slug}: already has customers, skipped")
+                    continue
+                if not opts["reset"]:
+                    raise CommandError(f"{slug} already has customers; pass --reset to replace them")
+                with transaction.atomic():
+                    Customer.objects.for_tenant(tenant).delete()
+            counts = seed_tenant(
+                tenant=tenant,
+                kind=spec["kind"],
+                customers=spec["customers"],
+                years=opts["years"],
+                seed=opts["seed"],
+                today=today,
+                staff_ids=staff_ids,
+                stream=stream,
+            )
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+            if not opts["tenants"]:
+                self.stdout.write(f"{slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        elapsed = time.perf_counter() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"seeded {len(specs)} tenant(s) in {elapsed:.1f} s: "
+                + ", ".join(f"{k} {v}" for k, v in totals.items())
+            )
+        )
+
+    def _tenant_with_staff(self, slug, spec, *, with_team: bool):
+        users = demo_users(spec["domain"])
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            tenant = tenant_create(
+                slug=slug,
+                name=spec["name"],
+                owner_email=users[0].email,
+                owner_password=DEMO_PASSWORD,
+                sender_email=spec.get("sender_email", ""),
+                sender_name=spec["name"],
+                phone=spec.get("phone", ""),
+                address=spec.get("address", ""),
+            )
+        for demo_user in users if with_team else users[:1]:
+            user = User.objects.filter(email=demo_user.email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email=demo_user.email, password=DEMO_PASSWORD, display_name=demo_user.display_name
+                )
+            elif not user.display_name:
+                user.display_name = demo_user.display_name
+                user.save(update_fields=["display_name"])
+            if not Membership.objects.for_tenant(tenant).filter(user=user).exists():
+                membership_create(tenant=tenant, user=user, role=demo_user.role)
+        staff_ids = list(
+            Membership.objects.for_tenant(tenant)
+            .filter(role__in=[Role.OWNER, Role.MANAGER, Role.STAFF])
+            .order_by("user__email")
+            .values_list("user_id", flat=True)
+        )
+        return tenant, staff_ids
