@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -58,9 +58,13 @@ __all__ = [
     "ExternalRefUpsertMixin",
     "KizunaAutoSchema",
     "StableCursorPagination",
+    "TenantGenericViewSet",
+    "TenantModelSerializer",
     "TenantModelViewSet",
+    "TenantReadOnlyViewSet",
     "TenantRelatedField",
     "TenantRolePermission",
+    "TenantScopedMixin",
     "TenantSlugRelatedField",
     "TenantUserField",
     "UpdatedSinceFilterSet",
@@ -127,6 +131,7 @@ class TenantUserField(serializers.PrimaryKeyRelatedField):
         return tenant_users(tenant=self.context["request"].tenant)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TenantSlugRelatedField(serializers.SlugRelatedField):
     """A foreign key given by a natural key (external_ref, category code) within the request's tenant."""
 
@@ -148,7 +153,7 @@ class UpdatedSinceFilterSet(filters.FilterSet):
 
 
 # --- the viewset base ------------------------------------------------------------------------------
-class TenantModelViewSet(viewsets.ModelViewSet):
+class TenantScopedMixin:
     """Base of every API viewset: tenant-scoped queryset, roles, cursor paging, idempotency, CSV export.
 
     Subclasses set `model`, `serializer_class`, optionally `filterset_class`, `ordering_fields`,
@@ -298,6 +303,18 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         return csv_response(header, rows, self.export_filename)
 
 
+class TenantModelViewSet(TenantScopedMixin, viewsets.ModelViewSet):
+    """Create, read, update, delete, list and export one model of the tenant."""
+
+
+class TenantReadOnlyViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Read, list and export one model of the tenant."""
+
+
+class TenantGenericViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+    """Pick the mixins you need (e.g. list + retrieve + a custom action)."""
+
+
 def _csv_value(value: Any) -> Any:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
@@ -349,3 +366,24 @@ class ExternalRefUpsertMixin:
             return Response(serializer.data, status=status.HTTP_201_CREATED)
         self.perform_update(serializer)
         return Response(serializer.data, status=status.HTTP_200_OK)
+
+
+class TenantModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer for tenant-owned rows: `external_ref` is unique within the tenant (a clear 400)."""
+
+    @property
+    def tenant(self):
+        return self.context["request"].tenant
+
+    def validate_external_ref(self, value: str) -> str:
+        if value:
+            model = self.Meta.model
+            clash = model.objects.for_tenant(self.tenant).filter(external_ref=value)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError(
+                    _("A %(model)s with this external reference already exists.")
+                    % {"model": model._meta.verbose_name}
+                )
+        return value

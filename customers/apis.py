@@ -1,0 +1,263 @@
+"""REST endpoints of the customer record: customers, households, vehicles, purchases, service records."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
+from crm.api import (
+    ExternalRefUpsertMixin,
+    TenantModelViewSet,
+    TenantReadOnlyViewSet,
+    UpdatedSinceFilterSet,
+)
+from crm.services import model_update
+from customers import services
+from customers.models import (
+    Consent,
+    Customer,
+    CustomerTag,
+    Household,
+    Purchase,
+    PurchaseCategory,
+    ServiceKind,
+    ServiceRecord,
+    Tag,
+    Vehicle,
+    VehicleStatus,
+)
+from customers.selectors import customer_search
+from customers.serializers import (
+    CustomerSerializer,
+    HouseholdSerializer,
+    PurchaseCategorySerializer,
+    PurchaseSerializer,
+    ServiceRecordSerializer,
+    VehicleSerializer,
+)
+
+
+# --- filters ---------------------------------------------------------------------------------------
+class CustomerFilter(UpdatedSinceFilterSet):
+    q = filters.CharFilter(
+        method="filter_q", help_text=_("Free text: name, furigana, phone, e-mail, plate number.")
+    )
+    tag = filters.CharFilter(method="filter_tag", help_text=_("Customers with this tag (name)."))
+    segment = filters.CharFilter(
+        method="filter_segment", help_text=_("Customers in this RFM segment (segment code).")
+    )
+    assigned_staff = filters.NumberFilter(field_name="assigned_staff_id", help_text=_("Staff user id."))
+    birthday_month = filters.NumberFilter(
+        field_name="birthday", lookup_expr="month", help_text=_("Birthday month, 1–12.")
+    )
+    consent = filters.ChoiceFilter(choices=Consent.choices)
+    household = filters.NumberFilter(field_name="household_id")
+    external_ref = filters.CharFilter()
+
+    class Meta:
+        model = Customer
+        fields = ["updated_since", "q", "tag", "segment", "assigned_staff", "birthday_month", "consent"]
+
+    def filter_q(self, queryset, name, value):
+        matches = customer_search(tenant=self.request.tenant, q=value)
+        return queryset.filter(pk__in=matches.values("pk"))
+
+    def filter_tag(self, queryset, name, value):
+        tagged = CustomerTag.objects.for_tenant(self.request.tenant).filter(tag__name=value)
+        return queryset.filter(pk__in=tagged.values("customer_id"))
+
+    def filter_segment(self, queryset, name, value):
+        try:
+            from analytics.selectors import customers_in_segment
+        except ImportError:  # analytics not installed in this build: no customer is in any segment
+            return queryset.none()
+        members = customers_in_segment(tenant=self.request.tenant, segment=value)
+        return queryset.filter(pk__in=members.values("pk"))
+
+
+class VehicleFilter(UpdatedSinceFilterSet):
+    inspection_expiry = filters.DateFromToRangeFilter(
+        help_text=_("車検 expiry range: inspection_expiry_after / inspection_expiry_before (inclusive).")
+    )
+    customer = filters.NumberFilter(field_name="customer_id")
+    status = filters.ChoiceFilter(choices=VehicleStatus.choices)
+    plate_number = filters.CharFilter(lookup_expr="icontains")
+    external_ref = filters.CharFilter()
+
+    class Meta:
+        model = Vehicle
+        fields = ["updated_since", "inspection_expiry", "customer", "status", "plate_number"]
+
+
+class PurchaseFilter(UpdatedSinceFilterSet):
+    date = filters.DateFromToRangeFilter(help_text=_("Date range: date_after / date_before (inclusive)."))
+    category = filters.CharFilter(field_name="category__code", help_text=_("Category code."))
+    customer = filters.NumberFilter(field_name="customer_id")
+    vehicle = filters.NumberFilter(field_name="vehicle_id")
+    is_refund = filters.BooleanFilter()
+    external_ref = filters.CharFilter()
+
+    class Meta:
+        model = Purchase
+        fields = ["updated_since", "date", "category", "customer", "vehicle", "is_refund"]
+
+
+class ServiceRecordFilter(UpdatedSinceFilterSet):
+    date = filters.DateFromToRangeFilter(help_text=_("Date range: date_after / date_before (inclusive)."))
+    next_due = filters.DateFromToRangeFilter()
+    kind = filters.ChoiceFilter(choices=ServiceKind.choices)
+    customer = filters.NumberFilter(field_name="customer_id")
+    vehicle = filters.NumberFilter(field_name="vehicle_id")
+    external_ref = filters.CharFilter()
+
+    class Meta:
+        model = ServiceRecord
+        fields = ["updated_since", "date", "next_due", "kind", "customer", "vehicle"]
+
+
+class HouseholdFilter(UpdatedSinceFilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Household
+        fields = ["updated_since", "name"]
+
+
+# --- viewsets --------------------------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(summary=_("List customers")),
+    retrieve=extend_schema(summary=_("Read a customer")),
+    create=extend_schema(summary=_("Create a customer")),
+    update=extend_schema(summary=_("Replace a customer")),
+    partial_update=extend_schema(summary=_("Update some fields of a customer")),
+    destroy=extend_schema(summary=_("Delete a customer and everything recorded about them")),
+)
+class CustomerViewSet(ExternalRefUpsertMixin, TenantModelViewSet):
+    model = Customer
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    ordering_fields = ["updated_at", "created_at", "id", "family_name_kana", "birthday"]
+    export_filename = "customers.csv"
+
+    def scope_queryset(self, queryset):
+        return queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.for_tenant(self.tenant)))
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        consent = data.pop("consent", Consent.UNKNOWN)
+        source = data.pop("consent_source", "") or "api"
+        tags = data.pop("tags", None)
+        serializer.instance = services.customer_create(
+            tenant=self.tenant, tags=tags, consent=consent, consent_source=source, **data
+        )
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        consent = data.pop("consent", None)
+        source = data.pop("consent_source", None)
+        customer = services.customer_update(tenant=self.tenant, customer=serializer.instance, data=data)
+        if consent is not None and consent != customer.consent:
+            customer = services.customer_set_consent(
+                tenant=self.tenant, customer=customer, consent=consent, source=source or "api"
+            )
+        serializer.instance = self.get_queryset().get(pk=customer.pk)
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("List households")),
+    create=extend_schema(summary=_("Create a household")),
+)
+class HouseholdViewSet(TenantModelViewSet):
+    model = Household
+    serializer_class = HouseholdSerializer
+    filterset_class = HouseholdFilter
+    ordering_fields = ["updated_at", "id", "name"]
+    export_filename = "households.csv"
+
+    def perform_create(self, serializer):
+        serializer.instance = services.household_create(tenant=self.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        model_update(instance=serializer.instance, fields=["name", "notes"], data=serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("List vehicles")),
+    create=extend_schema(summary=_("Register a vehicle")),
+)
+class VehicleViewSet(ExternalRefUpsertMixin, TenantModelViewSet):
+    model = Vehicle
+    serializer_class = VehicleSerializer
+    filterset_class = VehicleFilter
+    ordering_fields = ["updated_at", "id", "inspection_expiry", "plate_number"]
+    export_filename = "vehicles.csv"
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("customer")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.vehicle_create(tenant=self.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        services.vehicle_update(
+            tenant=self.tenant, vehicle=serializer.instance, data=serializer.validated_data
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("List purchases")),
+    create=extend_schema(summary=_("Record a purchase (a refund is a negative amount with is_refund)")),
+)
+class PurchaseViewSet(ExternalRefUpsertMixin, TenantModelViewSet):
+    model = Purchase
+    serializer_class = PurchaseSerializer
+    filterset_class = PurchaseFilter
+    ordering_fields = ["updated_at", "id", "date", "amount"]
+    export_filename = "purchases.csv"
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("customer", "vehicle", "category")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.purchase_create(tenant=self.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        model_update(
+            instance=serializer.instance, fields=services.PURCHASE_FIELDS, data=serializer.validated_data
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("List service records")),
+    create=extend_schema(summary=_("Record a service (a 車検 moves the vehicle's inspection expiry)")),
+)
+class ServiceRecordViewSet(ExternalRefUpsertMixin, TenantModelViewSet):
+    model = ServiceRecord
+    serializer_class = ServiceRecordSerializer
+    filterset_class = ServiceRecordFilter
+    ordering_fields = ["updated_at", "id", "date", "next_due"]
+    export_filename = "service_records.csv"
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("customer", "vehicle")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.service_record_create(tenant=self.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        model_update(
+            instance=serializer.instance, fields=services.SERVICE_FIELDS, data=serializer.validated_data
+        )
+
+
+@extend_schema_view(list=extend_schema(summary=_("List the shop's purchase categories")))
+class PurchaseCategoryViewSet(TenantReadOnlyViewSet):
+    """The tenant's purchase categories: their codes are what purchases name in `category`."""
+
+    model = PurchaseCategory
+    serializer_class = PurchaseCategorySerializer
+    pagination_class = None
+    filter_backends = []
+    ordering = ("id",)

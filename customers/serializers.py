@@ -1,0 +1,244 @@
+"""REST serializers of the customer record. Related fields accept only the request tenant's rows."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from crm.api import TenantModelSerializer, TenantRelatedField, TenantSlugRelatedField, TenantUserField
+from customers.models import (
+    Consent,
+    Customer,
+    Household,
+    Purchase,
+    PurchaseCategory,
+    ServiceRecord,
+    Vehicle,
+)
+
+TIMESTAMPS = ("id", "created_at", "updated_at")
+
+
+class HouseholdSerializer(TenantModelSerializer):
+    class Meta:
+        model = Household
+        fields = ["id", "name", "notes", "created_at", "updated_at"]
+        read_only_fields = TIMESTAMPS
+
+
+class TagListField(serializers.ListField):
+    """Tags as a list of names: written as names, read from the customer's (prefetched) tags."""
+
+    def to_representation(self, data):
+        return [tag.name for tag in data.all()]
+
+
+class CustomerSerializer(TenantModelSerializer):
+    household = TenantRelatedField(model=Household, allow_null=True, required=False)
+    assigned_staff = TenantUserField(allow_null=True, required=False)
+    consent = serializers.ChoiceField(choices=Consent.choices, required=False)
+    tags = TagListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        help_text=_("Tag names; on write, the customer's tags are replaced by this list."),
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "external_ref",
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "email",
+            "phone",
+            "postal_code",
+            "prefecture",
+            "address",
+            "birthday",
+            "gender",
+            "household",
+            "acquisition_channel",
+            "acquisition_cost",
+            "assigned_staff",
+            "consent",
+            "consent_at",
+            "consent_source",
+            "opted_out_at",
+            "tags",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = (*TIMESTAMPS, "consent_at", "opted_out_at")
+
+
+class _CustomerRefMixin(serializers.Serializer):
+    """Rows name their customer by id (`customer`) or by the integration's id (`customer_external_ref`)."""
+
+    def _resolve_customer(self, attrs):
+        by_ref = attrs.pop("customer_external_ref", None)
+        if by_ref is not None:
+            if attrs.get("customer") not in (None, by_ref):
+                raise serializers.ValidationError(
+                    {
+                        "customer_external_ref": _(
+                            "customer and customer_external_ref name different customers."
+                        )
+                    }
+                )
+            attrs["customer"] = by_ref
+        if self.instance is None and not attrs.get("customer"):
+            raise serializers.ValidationError({"customer": _("Give customer or customer_external_ref.")})
+        return attrs
+
+    def _resolve_vehicle(self, attrs):
+        by_ref = attrs.pop("vehicle_external_ref", None)
+        if by_ref is not None:
+            if attrs.get("vehicle") not in (None, by_ref):
+                raise serializers.ValidationError(
+                    {"vehicle_external_ref": _("vehicle and vehicle_external_ref name different vehicles.")}
+                )
+            attrs["vehicle"] = by_ref
+        return attrs
+
+
+def customer_field():
+    return TenantRelatedField(model=Customer, required=False)
+
+
+def customer_ref_field():
+    return TenantSlugRelatedField(
+        model=Customer,
+        slug_field="external_ref",
+        required=False,
+        write_only=True,
+        help_text=_("Instead of customer: the customer's external_ref."),
+    )
+
+
+def vehicle_field():
+    return TenantRelatedField(model=Vehicle, required=False, allow_null=True)
+
+
+def vehicle_ref_field():
+    return TenantSlugRelatedField(
+        model=Vehicle,
+        slug_field="external_ref",
+        required=False,
+        write_only=True,
+        help_text=_("Instead of vehicle: the vehicle's external_ref."),
+    )
+
+
+class VehicleSerializer(_CustomerRefMixin, TenantModelSerializer):
+    customer = customer_field()
+    customer_external_ref = customer_ref_field()
+
+    class Meta:
+        model = Vehicle
+        fields = [
+            "id",
+            "customer",
+            "customer_external_ref",
+            "external_ref",
+            "maker",
+            "model_name",
+            "grade",
+            "model_year",
+            "plate_number",
+            "vin",
+            "first_registration",
+            "inspection_expiry",
+            "mileage",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = TIMESTAMPS
+
+    def validate(self, attrs):
+        return self._resolve_customer(attrs)
+
+
+class PurchaseSerializer(_CustomerRefMixin, TenantModelSerializer):
+    customer = customer_field()
+    customer_external_ref = customer_ref_field()
+    vehicle = vehicle_field()
+    vehicle_external_ref = vehicle_ref_field()
+    category = TenantSlugRelatedField(
+        model=PurchaseCategory, slug_field="code", help_text=_("Category code, e.g. new_car, parts, service.")
+    )
+
+    class Meta:
+        model = Purchase
+        fields = [
+            "id",
+            "customer",
+            "customer_external_ref",
+            "vehicle",
+            "vehicle_external_ref",
+            "external_ref",
+            "date",
+            "category",
+            "amount",
+            "gross_profit",
+            "is_refund",
+            "description",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = TIMESTAMPS
+
+    def validate(self, attrs):
+        return self._resolve_vehicle(self._resolve_customer(attrs))
+
+
+class ServiceRecordSerializer(_CustomerRefMixin, TenantModelSerializer):
+    customer = customer_field()
+    customer_external_ref = customer_ref_field()
+    vehicle = vehicle_field()
+    vehicle_external_ref = vehicle_ref_field()
+
+    class Meta:
+        model = ServiceRecord
+        fields = [
+            "id",
+            "customer",
+            "customer_external_ref",
+            "vehicle",
+            "vehicle_external_ref",
+            "external_ref",
+            "date",
+            "kind",
+            "amount",
+            "gross_profit",
+            "mileage",
+            "next_due",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = TIMESTAMPS
+
+    def validate(self, attrs):
+        attrs = self._resolve_vehicle(attrs)
+        vehicle = attrs.get("vehicle")
+        if self.instance is None and vehicle is None:
+            raise serializers.ValidationError({"vehicle": _("Give vehicle or vehicle_external_ref.")})
+        if (
+            vehicle is not None
+            and self.instance is None
+            and not (attrs.get("customer") or attrs.get("customer_external_ref"))
+        ):
+            attrs["customer"] = vehicle.customer  # a service is for the vehicle's owner unless told otherwise
+        return self._resolve_customer(attrs)
+
+
+class PurchaseCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PurchaseCategory
+        fields = ["id", "code", "name"]
+        read_only_fields = ["id", "code", "name"]
