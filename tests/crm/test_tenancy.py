@@ -52,7 +52,8 @@ def test_related_managers_are_scoped_by_their_parent(tenant):
 
 # Indexes that must work before the tenant is known, and why.
 GLOBAL_LOOKUP_INDEXES = {
-    "apikey_hashed_key": "an API key is found by its hash; the key then names its tenant"
+    "apikey_hashed_key": "an API key is found by its hash; the key then names its tenant",
+    "reminder_active_due": "the dispatcher claims due reminders of all tenants in send-time order",
 }
 
 
