@@ -53,3 +53,6 @@ format: install
 
 clean:
 	rm -rf var $(VENDOR) node_modules
+
+bench-seed: install ## seed_demo --customers 100000 into a fresh PostgreSQL database, timed
+	benchmarks/seed_demo.sh
