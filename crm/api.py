@@ -20,6 +20,7 @@ Every app's `apis.py` builds on `TenantModelViewSet`. The rules it enforces, so 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from typing import Any, ClassVar
 
@@ -300,7 +301,7 @@ class TenantScopedMixin:
         if not queryset.query.order_by:
             queryset = queryset.order_by(*self.ordering)
         header, rows = self.export_rows(queryset)
-        return csv_response(header, rows, self.export_filename)
+        return csv_response(itertools.chain([header], rows), self.export_filename)
 
 
 class TenantModelViewSet(TenantScopedMixin, viewsets.ModelViewSet):
