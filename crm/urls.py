@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("customers/", include("customers.urls")),
     path("reminders/", include("reminders.urls")),
+    path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
     path("analytics/", include("analytics.urls")),
     path("", include("interactions.urls")),
 ]

@@ -1,0 +1,43 @@
+from django.core.mail import get_connection
+from django.core.management.base import BaseCommand
+
+from reminders import dispatch, sending
+
+
+class Command(BaseCommand):
+    help = (
+        "Send due reminders now, in this process (same claim as the Celery dispatcher; for operators "
+        "and the embedded setup). Messages go through the configured e-mail backend."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=int, default=10_000, help="Stop after this many reminders.")
+
+    def handle(self, *args, limit, **options):
+        counts: dict[str, int] = {}
+        connection = get_connection(fail_silently=False)
+        done = 0
+        # Recover rows a crashed worker left behind, then claim and send batch after batch.
+        rows = dispatch.reminders_sweep_stuck()
+        while done < limit:
+            queued, claimed = dispatch.reminders_claim_due(
+                limit=min(dispatch.DISPATCH_BATCH_SIZE, limit - done)
+            )
+            rows += queued
+            if not claimed and not rows:
+                break
+            for tenant_id, reminder_id in rows:
+                try:
+                    status = sending.reminder_send(
+                        tenant_id=tenant_id, reminder_id=reminder_id, connection=connection
+                    )
+                except sending.RetryableSendError as exc:
+                    status = "retry later"
+                    self.stderr.write(f"reminder {reminder_id}: {exc}")
+                counts[status] = counts.get(status, 0) + 1
+            done += max(len(rows), claimed)
+            rows = []
+        connection.close()
+        for status, n in sorted(counts.items()):
+            self.stdout.write(f"{status}: {n}")
+        self.stdout.write(self.style.SUCCESS(f"dispatched {done} reminders"))

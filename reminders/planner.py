@@ -1,0 +1,220 @@
+# ruff: noqa: S608 -- SQL is assembled from constants and enum values only; every input is a bound parameter.
+"""The planner: turns active rules into Reminder rows with one INSERT … SELECT per rule kind.
+
+Every statement covers all tenants (or one, with `tenant_id`) at once: no Python loop over customers.
+`INSERT … ON CONFLICT DO NOTHING` against the unique index on
+(tenant, rule, step, customer, COALESCE(vehicle, 0), occasion date) makes planning idempotent, also
+when two planners run at the same time (the second waits on the first one's index entries, then skips).
+
+A row is planned when its due date (occasion + step offset) falls in
+[date - LOOKBACK_DAYS, date + HORIZON_DAYS]: the lookback repairs a missed daily run, the horizon
+shows the coming days in the queue. Conditions that can change after planning (a 車検 recorded, a
+second purchase) are checked again at send time (sending.reminder_still_relevant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.models import ServiceKind, VehicleStatus
+from reminders.models import ReminderStatus, RuleKind
+
+LOOKBACK_DAYS = 3
+HORIZON_DAYS = 14
+# A 車検 recorded within this many days before the expiry counts as "done" for the after-expiry step.
+SHAKEN_DONE_WINDOW_DAYS = 180
+# A 12-month check falling this close to the next 車検 is skipped: the 車検 covers it.
+CHECK_BEFORE_SHAKEN_MARGIN_DAYS = 60
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """The few date expressions that differ between PostgreSQL and SQLite."""
+
+    pg: bool
+
+    def add_days(self, d: str, n: str) -> str:
+        return f"({d} + ({n}))" if self.pg else f"date({d}, ({n}) || ' days')"
+
+    def add_months(self, d: str, n: str) -> str:
+        return (
+            f"({d} + make_interval(months => ({n})))::date"
+            if self.pg
+            else f"date({d}, '+' || ({n}) || ' months')"
+        )
+
+    def same_day_in_year(self, d: str, year: str) -> str:
+        # Feb 29 becomes Feb 28 (PostgreSQL) or Mar 1 (SQLite) in other years.
+        if self.pg:
+            return f"({d} + make_interval(years => ({year}) - EXTRACT(YEAR FROM {d})::int))::date"
+        return f"date({d}, (({year}) - CAST(strftime('%%Y', {d}) AS INTEGER)) || ' years')"
+
+    def make_date(self, year: str, month: str, day: str) -> str:
+        if self.pg:
+            return f"make_date({year}, {month}, {day})"
+        return f"printf('%%04d-%%02d-%%02d', {year}, {month}, {day})"
+
+    def param_date(self) -> str:
+        return "%s::date" if self.pg else "%s"
+
+    def param_int(self) -> str:
+        return "%s::int" if self.pg else "%s"
+
+
+def _selects(q: _Sql) -> dict[str, str]:
+    """One SELECT per kind yielding (tenant_id, rule_id, step, customer_id, vehicle_id, occasion_date, due)."""
+    owned = VehicleStatus.OWNED
+    shaken, c12, c6 = ServiceKind.SHAKEN, ServiceKind.CHECK_12M, ServiceKind.CHECK_6M
+    years = "(SELECT -1 AS n UNION ALL SELECT 0 UNION ALL SELECT 1)"
+    # Date parameters are named so each statement can use them as often as it needs.
+    today = q.param_date().replace("%s", "%(today)s")
+    year = q.param_int().replace("%s", "%(year)s")
+    last_check = (
+        "SELECT sr.vehicle_id, MAX(sr.date) AS last_date FROM customers_servicerecord sr "
+        f"WHERE sr.kind IN ('{shaken}', '{c12}') GROUP BY sr.vehicle_id"
+    )
+    return {
+        # Inspection: from each owned vehicle's expiry; positive offsets only while no 車検 is recorded.
+        RuleKind.INSPECTION: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, v.customer_id, v.id AS vehicle_id, v.inspection_expiry AS occasion, "
+            f"{q.add_days('v.inspection_expiry', 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            "JOIN customers_vehicle v ON v.tenant_id = r.tenant_id "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.INSPECTION}' "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            f"AND v.status = '{owned}' AND v.inspection_expiry IS NOT NULL "
+            "AND v.inspection_expiry BETWEEN "
+            f"{q.add_days(today, '-s.offset_days - %(lookback)s')} AND {q.add_days(today, '-s.offset_days + %(horizon)s')} "
+            "AND (s.offset_days <= 0 OR NOT EXISTS (SELECT 1 FROM customers_servicerecord sr "
+            f"WHERE sr.tenant_id = v.tenant_id AND sr.vehicle_id = v.id AND sr.kind = '{shaken}' "
+            f"AND sr.date >= {q.add_days('v.inspection_expiry', str(-SHAKEN_DONE_WINDOW_DAYS))}))"
+        ),
+        # 12-month check: 12 months after the last 車検 or 12-month check, unless the next 車検 covers it.
+        RuleKind.CHECK_12M: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, v.customer_id, v.id AS vehicle_id, "
+            f"{q.add_months('lc.last_date', '12')} AS occasion, "
+            f"{q.add_days(q.add_months('lc.last_date', '12'), 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            "JOIN customers_vehicle v ON v.tenant_id = r.tenant_id "
+            f"JOIN ({last_check}) lc ON lc.vehicle_id = v.id "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.CHECK_12M}' "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            f"AND v.status = '{owned}' AND (v.inspection_expiry IS NULL OR "
+            f"{q.add_months('lc.last_date', '12')} < "
+            f"{q.add_days('v.inspection_expiry', str(-CHECK_BEFORE_SHAKEN_MARGIN_DAYS))})"
+        ),
+        # 6-month check: halfway between 車検 / 12-month checks, only where the tenant turned it on.
+        RuleKind.CHECK_6M: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, v.customer_id, v.id AS vehicle_id, "
+            f"{q.add_months('lc.last_date', '6')} AS occasion, "
+            f"{q.add_days(q.add_months('lc.last_date', '6'), 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            "JOIN crm_tenant t ON t.id = r.tenant_id AND t.six_month_check_enabled "
+            "JOIN customers_vehicle v ON v.tenant_id = r.tenant_id "
+            f"JOIN ({last_check}) lc ON lc.vehicle_id = v.id "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.CHECK_6M}' "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            f"AND v.status = '{owned}'"
+        ),
+        # Birthday: this year's (and the neighbouring years') birthday; the unique key keeps it once a year.
+        RuleKind.BIRTHDAY: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, c.id AS customer_id, CAST(NULL AS BIGINT) AS vehicle_id, "
+            f"{q.same_day_in_year('c.birthday', f'{year} + y.n')} AS occasion, "
+            f"{q.add_days(q.same_day_in_year('c.birthday', f'{year} + y.n'), 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            f"JOIN customers_customer c ON c.tenant_id = r.tenant_id CROSS JOIN {years} y "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.BIRTHDAY}' "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND c.birthday IS NOT NULL"
+        ),
+        RuleKind.FOLLOW_UP_SERVICE: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, sr.customer_id, sr.vehicle_id, sr.date AS occasion, "
+            f"{q.add_days('sr.date', 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            "JOIN customers_servicerecord sr ON sr.tenant_id = r.tenant_id "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.FOLLOW_UP_SERVICE}' "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND sr.date BETWEEN "
+            f"{q.add_days(today, '-s.offset_days - %(lookback)s')} AND {q.add_days(today, '-s.offset_days + %(horizon)s')}"
+        ),
+        RuleKind.FOLLOW_UP_PURCHASE: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, p.customer_id, p.vehicle_id, p.date AS occasion, "
+            f"{q.add_days('p.date', 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            "JOIN customers_purchase p ON p.tenant_id = r.tenant_id "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.FOLLOW_UP_PURCHASE}' "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND NOT p.is_refund AND p.date BETWEEN "
+            f"{q.add_days(today, '-s.offset_days - %(lookback)s')} AND {q.add_days(today, '-s.offset_days + %(horizon)s')}"
+        ),
+        # Nurture: from a customer's first purchase, only while it is still their only purchase.
+        RuleKind.NURTURE: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, fp.customer_id, CAST(NULL AS BIGINT) AS vehicle_id, fp.first_date AS occasion, "
+            f"{q.add_days('fp.first_date', 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            "JOIN (SELECT p.tenant_id, p.customer_id, MIN(p.date) AS first_date, COUNT(*) AS n "
+            "FROM customers_purchase p WHERE NOT p.is_refund AND (%(tenant)s IS NULL OR p.tenant_id = %(tenant)s) "
+            "GROUP BY p.tenant_id, p.customer_id) fp ON fp.tenant_id = r.tenant_id AND fp.n = 1 "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.NURTURE}' "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s)"
+        ),
+        # Seasonal: the rule's day of the step's month, for the audience (segment or tag).
+        RuleKind.SEASONAL: (
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, c.id AS customer_id, CAST(NULL AS BIGINT) AS vehicle_id, "
+            f"{q.make_date(f'{year} + y.n', 's.month', 'r.season_day')} AS occasion, "
+            f"{q.add_days(q.make_date(f'{year} + y.n', 's.month', 'r.season_day'), 's.offset_days')} AS due "
+            "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
+            f"JOIN customers_customer c ON c.tenant_id = r.tenant_id CROSS JOIN {years} y "
+            f"WHERE r.is_active AND r.kind = '{RuleKind.SEASONAL}' AND s.month IS NOT NULL "
+            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            "AND (r.audience_tag = '' OR EXISTS (SELECT 1 FROM customers_customertag ct "
+            "JOIN customers_tag tg ON tg.id = ct.tag_id "
+            "WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND tg.name = r.audience_tag)) "
+            "AND " + _segment_filter()
+        ),
+    }
+
+
+def _segment_filter() -> str:
+    """Audience by analytics segment: joins analytics' per-customer segment table when it exists.
+
+    Hook: analytics owns the table. Until it exists, a rule with a segment matches nobody (fail closed).
+    """
+    from reminders.audience import segment_sql
+
+    return segment_sql()
+
+
+def plan_reminders(*, on: date | None = None, tenant_id: int | None = None) -> dict[str, int]:
+    """Plan every active rule's reminders due around `on` (default: today). Returns rows created per kind."""
+    on = on or timezone.localdate()
+    q = _Sql(pg=connection.vendor == "postgresql")
+    params = {
+        "today": on.isoformat() if not q.pg else on,
+        "year": on.year,
+        "tenant": tenant_id,
+        "lookback": LOOKBACK_DAYS,
+        "horizon": HORIZON_DAYS,
+        "start": on - timedelta(days=LOOKBACK_DAYS),
+        "end": on + timedelta(days=HORIZON_DAYS),
+        "now": timezone.now(),
+        "pending": ReminderStatus.PENDING,
+    }
+    if not q.pg:
+        params["start"], params["end"] = params["start"].isoformat(), params["end"].isoformat()
+    start, end = q.param_date().replace("%s", "%(start)s"), q.param_date().replace("%s", "%(end)s")
+    created: dict[str, int] = {}
+    for kind, select in _selects(q).items():
+        sql = (
+            "INSERT INTO reminders_reminder (tenant_id, rule_id, step, customer_id, vehicle_id, occasion_date, "
+            "due_date, status, reason, attempts, created_at, updated_at) "
+            "SELECT x.tenant_id, x.rule_id, x.step, x.customer_id, x.vehicle_id, x.occasion, x.due, "
+            "%(pending)s, '', 0, %(now)s, %(now)s "
+            f"FROM ({select}) x "
+            f"WHERE x.due BETWEEN {start} AND {end} ON CONFLICT DO NOTHING"
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            created[str(kind)] = max(cursor.rowcount, 0)
+    return created

@@ -1,0 +1,269 @@
+"""Write use-cases of reminders: rules, templates, defaults for a new tenant, unsubscribe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from crm.errors import ApplicationError
+from crm.models import Tenant
+from crm.services import model_update
+from customers.models import Consent, Customer
+from reminders.models import Language, ReminderRule, ReminderStep, ReminderTemplate, RuleKind
+
+RULE_FIELDS = [
+    "name",
+    "kind",
+    "template",
+    "is_active",
+    "season_months",
+    "season_day",
+    "audience_segment",
+    "audience_tag",
+]
+TEMPLATE_FIELDS = ["name", "language", "subject", "body"]
+UNSUBSCRIBE_SALT = "reminders.unsubscribe"
+
+# Default day offsets per kind (negative = before the occasion).
+DEFAULT_OFFSETS = {
+    RuleKind.INSPECTION: [-90, -60, -30, 7],
+    RuleKind.CHECK_12M: [-30],
+    RuleKind.CHECK_6M: [-30],
+    RuleKind.BIRTHDAY: [0],
+    RuleKind.FOLLOW_UP_SERVICE: [3],
+    RuleKind.FOLLOW_UP_PURCHASE: [7],
+    RuleKind.NURTURE: [14, 60, 180],
+    RuleKind.SEASONAL: [-14],
+}
+
+
+# --- templates ----------------------------------------------------------------------------------
+@transaction.atomic
+def reminder_template_create(*, tenant: Tenant, **fields: Any) -> ReminderTemplate:
+    """Create a template; invalid Jinja (or a field outside the whitelist) is rejected with line and reason."""
+    template = ReminderTemplate(tenant=tenant, **fields)
+    template.full_clean()
+    template.save()
+    return template
+
+
+@transaction.atomic
+def reminder_template_update(
+    *, tenant: Tenant, template: ReminderTemplate, data: dict[str, Any]
+) -> ReminderTemplate:
+    if template.tenant_id != tenant.pk:
+        raise ApplicationError(_("Template not found."))
+    template, _changed = model_update(instance=template, fields=TEMPLATE_FIELDS, data=data)
+    return template
+
+
+# --- rules --------------------------------------------------------------------------------------
+def _set_steps(*, tenant: Tenant, rule: ReminderRule, offsets: list[int]) -> None:
+    """Replace a rule's steps. Seasonal rules get one step per month (same offset for each)."""
+    ReminderStep.objects.for_tenant(tenant).filter(rule=rule).delete()
+    if rule.kind == RuleKind.SEASONAL:
+        offset = offsets[0] if offsets else 0
+        steps = [
+            ReminderStep(tenant=tenant, rule=rule, step=i, offset_days=offset, month=m)
+            for i, m in enumerate(rule.months, start=1)
+        ]
+    else:
+        steps = [
+            ReminderStep(tenant=tenant, rule=rule, step=i, offset_days=o)
+            for i, o in enumerate(offsets, start=1)
+        ]
+    ReminderStep.objects.bulk_create(steps)
+
+
+@transaction.atomic
+def reminder_rule_create(*, tenant: Tenant, offsets: list[int] | None = None, **fields: Any) -> ReminderRule:
+    """Create a rule with its steps (`offsets` in days from the occasion; default per kind)."""
+    rule = ReminderRule(tenant=tenant, **fields)
+    rule.full_clean()
+    rule.save()
+    _set_steps(
+        tenant=tenant, rule=rule, offsets=offsets if offsets is not None else DEFAULT_OFFSETS[rule.kind]
+    )
+    return rule
+
+
+@transaction.atomic
+def reminder_rule_update(
+    *, tenant: Tenant, rule: ReminderRule, data: dict[str, Any], offsets: list[int] | None = None
+) -> ReminderRule:
+    if rule.tenant_id != tenant.pk:
+        raise ApplicationError(_("Rule not found."))
+    rule, _changed = model_update(instance=rule, fields=RULE_FIELDS, data=data)
+    if offsets is not None or rule.kind == RuleKind.SEASONAL:
+        current = list(rule.steps.values_list("offset_days", flat=True))
+        _set_steps(tenant=tenant, rule=rule, offsets=offsets if offsets is not None else current)
+    return rule
+
+
+# --- defaults for a new tenant ------------------------------------------------------------------
+_FOOTNOTE_JA = "\n\nご不明な点は {{ shop_name }}（{{ shop_phone }}）までお気軽にお問い合わせください。\n担当：{{ staff_name }}"
+_FOOTNOTE_EN = "\n\nAny questions? Call {{ shop_name }} on {{ shop_phone }}.\nYour contact: {{ staff_name }}"
+
+DEFAULT_TEMPLATES = {
+    RuleKind.INSPECTION: (
+        (
+            "車検のご案内（{{ plate_number }}）",
+            "{{ customer_name }}\n\nいつも{{ shop_name }}をご利用いただきありがとうございます。\n"
+            "{{ vehicle }}（{{ plate_number }}）の車検満了日は {{ inspection_expiry }} です。\n"
+            "ご予約はお電話またはご来店にて承ります。" + _FOOTNOTE_JA,
+        ),
+        (
+            "Your vehicle inspection (shaken) is due: {{ plate_number }}",
+            "Dear {{ customer_name }},\n\nThe inspection of your {{ vehicle }} ({{ plate_number }}) expires on "
+            "{{ inspection_expiry }}. Book your inspection with us by phone or visit." + _FOOTNOTE_EN,
+        ),
+    ),
+    RuleKind.CHECK_12M: (
+        (
+            "法定12ヶ月点検のご案内",
+            "{{ customer_name }}\n\n{{ vehicle }}（{{ plate_number }}）の法定12ヶ月点検の時期"
+            "（{{ due_date }}頃）が近づいています。" + _FOOTNOTE_JA,
+        ),
+        (
+            "Your 12-month check is coming up",
+            "Dear {{ customer_name }},\n\nYour {{ vehicle }} "
+            "({{ plate_number }}) is due for its 12-month legal check around {{ due_date }}." + _FOOTNOTE_EN,
+        ),
+    ),
+    RuleKind.CHECK_6M: (
+        (
+            "6ヶ月点検のご案内",
+            "{{ customer_name }}\n\n{{ vehicle }}（{{ plate_number }}）の6ヶ月点検の時期が"
+            "近づいています。" + _FOOTNOTE_JA,
+        ),
+        (
+            "Your 6-month check is coming up",
+            "Dear {{ customer_name }},\n\nYour {{ vehicle }} "
+            "({{ plate_number }}) is due for its 6-month check." + _FOOTNOTE_EN,
+        ),
+    ),
+    RuleKind.BIRTHDAY: (
+        (
+            "お誕生日おめでとうございます",
+            "{{ customer_name }}\n\nお誕生日おめでとうございます。\n"
+            "{{ shop_name }}スタッフ一同、素敵な一年をお祈りしております。" + _FOOTNOTE_JA,
+        ),
+        (
+            "Happy birthday!",
+            "Dear {{ customer_name }},\n\nHappy birthday from all of us at {{ shop_name }}!" + _FOOTNOTE_EN,
+        ),
+    ),
+    RuleKind.FOLLOW_UP_SERVICE: (
+        (
+            "整備後のお車の調子はいかがですか",
+            "{{ customer_name }}\n\n先日は{{ shop_name }}にて整備を"
+            "ご利用いただきありがとうございました。\n{{ vehicle }}のその後の調子はいかがでしょうか。"
+            + _FOOTNOTE_JA,
+        ),
+        (
+            "How is your car after the service?",
+            "Dear {{ customer_name }},\n\nThank you for your recent "
+            "service visit. How is your {{ vehicle }} running?" + _FOOTNOTE_EN,
+        ),
+    ),
+    RuleKind.FOLLOW_UP_PURCHASE: (
+        (
+            "ご購入ありがとうございました",
+            "{{ customer_name }}\n\nこの度は{{ shop_name }}でのご購入、誠に"
+            "ありがとうございました。\nその後ご不便な点はございませんか。" + _FOOTNOTE_JA,
+        ),
+        (
+            "Thank you for your purchase",
+            "Dear {{ customer_name }},\n\nThank you for buying from "
+            "{{ shop_name }}. Is everything as it should be?" + _FOOTNOTE_EN,
+        ),
+    ),
+    RuleKind.NURTURE: (
+        (
+            "{{ shop_name }}からのお知らせ",
+            "{{ customer_name }}\n\n{{ shop_name }}をお選びいただき"
+            "ありがとうございます。\nオイル交換や点検など、お車のことは何でもご相談ください。" + _FOOTNOTE_JA,
+        ),
+        (
+            "News from {{ shop_name }}",
+            "Dear {{ customer_name }},\n\nThank you for choosing {{ shop_name }}. "
+            "We look after oil changes, checks and anything else your car needs." + _FOOTNOTE_EN,
+        ),
+    ),
+    RuleKind.SEASONAL: (
+        (
+            "タイヤ交換の季節です",
+            "{{ customer_name }}\n\nタイヤ交換の季節になりました。\n"
+            "{{ shop_name }}ではご予約を承っております。" + _FOOTNOTE_JA,
+        ),
+        (
+            "Time to change your tyres",
+            "Dear {{ customer_name }},\n\nIt is tyre-change season. "
+            "Book your slot at {{ shop_name }}." + _FOOTNOTE_EN,
+        ),
+    ),
+}
+
+DEFAULT_RULES = [
+    # (kind, name, active by default)
+    (RuleKind.INSPECTION, "車検のご案内", True),
+    (RuleKind.CHECK_12M, "法定12ヶ月点検のご案内", True),
+    (RuleKind.CHECK_6M, "6ヶ月点検のご案内", True),
+    (RuleKind.BIRTHDAY, "お誕生日メール", True),
+    (RuleKind.FOLLOW_UP_SERVICE, "整備後フォロー", True),
+    (RuleKind.FOLLOW_UP_PURCHASE, "購入後フォロー", True),
+    (RuleKind.NURTURE, "初回購入後ナーチャリング", True),
+    (RuleKind.SEASONAL, "タイヤ交換シーズン", False),
+]
+
+
+@transaction.atomic
+def reminder_defaults_create(*, tenant: Tenant) -> list[ReminderRule]:
+    """Give a tenant the default rules and Japanese + English templates. Safe to call twice."""
+    if ReminderRule.objects.for_tenant(tenant).exists():
+        return list(ReminderRule.objects.for_tenant(tenant))
+    rules = []
+    for kind, name, active in DEFAULT_RULES:
+        (ja_subject, ja_body), (en_subject, en_body) = DEFAULT_TEMPLATES[kind]
+        ja = reminder_template_create(
+            tenant=tenant, name=name, language=Language.JA, subject=ja_subject, body=ja_body
+        )
+        reminder_template_create(
+            tenant=tenant, name=name, language=Language.EN, subject=en_subject, body=en_body
+        )
+        extra = {"season_months": "3,11"} if kind == RuleKind.SEASONAL else {}
+        rules.append(
+            reminder_rule_create(tenant=tenant, name=name, kind=kind, template=ja, is_active=active, **extra)
+        )
+    return rules
+
+
+# --- unsubscribe --------------------------------------------------------------------------------
+def unsubscribe_token(*, tenant_id: int, customer_id: int) -> str:
+    return signing.dumps([tenant_id, customer_id], salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str) -> tuple[int, int]:
+    """(tenant id, customer id) of a valid token; raises signing.BadSignature when tampered with."""
+    value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)):
+        raise signing.BadSignature("malformed unsubscribe token")
+    return value[0], value[1]
+
+
+@transaction.atomic
+def customer_unsubscribe(*, token: str) -> Customer:
+    """Record the opt-out of the customer named by a signed unsubscribe token (no login needed)."""
+    from customers.services import customer_set_consent
+
+    tenant_id, customer_id = unsubscribe_token_read(token)
+    tenant = Tenant.objects.get(pk=tenant_id)
+    customer = Customer.objects.for_tenant(tenant).get(pk=customer_id)
+    if customer.consent == Consent.OPTED_OUT:
+        return customer
+    return customer_set_consent(
+        tenant=tenant, customer=customer, consent=Consent.OPTED_OUT, source="unsubscribe link"
+    )

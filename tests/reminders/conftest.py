@@ -1,0 +1,32 @@
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from reminders.services import reminder_defaults_create
+from tests.factories import CustomerFactory
+
+ON = date(2026, 6, 1)  # the planner's "today" in these tests
+
+
+@pytest.fixture
+def on():
+    return ON
+
+
+@pytest.fixture
+def rules(tenant):
+    """The default rules of `tenant`, by kind."""
+    return {r.kind: r for r in reminder_defaults_create(tenant=tenant)}
+
+
+@pytest.fixture
+def opted_in():
+    """Make an opted-in customer of a tenant (can receive reminder e-mails)."""
+
+    def make(tenant, **fields):
+        return CustomerFactory(
+            tenant=tenant, consent="opted_in", consent_at=timezone.now(), consent_source="shop form", **fields
+        )
+
+    return make
