@@ -10,7 +10,7 @@ class ReminderTemplateForm(forms.ModelForm):
         model = ReminderTemplate
         fields = ["name", "language", "subject", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 14, "class": "font-monospace"})}
-        help_texts = {"body": _("Fields: ") + ", ".join("{{ %s }}" % f for f in ALLOWED_FIELDS)}
+        help_texts = {"body": _("Fields: ") + ", ".join(f"{{{{ {f} }}}}" for f in ALLOWED_FIELDS)}
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)

@@ -66,13 +66,19 @@ class _Sql:
 
 
 def _selects(q: _Sql) -> dict[str, str]:
-    """One SELECT per kind yielding (tenant_id, rule_id, step, customer_id, vehicle_id, occasion_date, due)."""
+    """One SELECT per kind, yielding (tenant_id, rule_id, step, customer_id, vehicle_id, occasion, due)."""
     owned = VehicleStatus.OWNED
-    shaken, c12, c6 = ServiceKind.SHAKEN, ServiceKind.CHECK_12M, ServiceKind.CHECK_6M
+    shaken, c12 = ServiceKind.SHAKEN, ServiceKind.CHECK_12M
     years = "(SELECT -1 AS n UNION ALL SELECT 0 UNION ALL SELECT 1)"
     # Date parameters are named so each statement can use them as often as it needs.
     today = q.param_date().replace("%s", "%(today)s")
     year = q.param_int().replace("%s", "%(year)s")
+    # Occasions whose due date (occasion + offset) can fall in the planning window; lets the index on the
+    # occasion column do the filtering before any date arithmetic.
+    window = (
+        f"{q.add_days(today, '-s.offset_days - %(lookback)s')} "
+        f"AND {q.add_days(today, '-s.offset_days + %(horizon)s')}"
+    )
     last_check = (
         "SELECT sr.vehicle_id, MAX(sr.date) AS last_date FROM customers_servicerecord sr "
         f"WHERE sr.kind IN ('{shaken}', '{c12}') GROUP BY sr.vehicle_id"
@@ -80,7 +86,8 @@ def _selects(q: _Sql) -> dict[str, str]:
     return {
         # Inspection: from each owned vehicle's expiry; positive offsets only while no 車検 is recorded.
         RuleKind.INSPECTION: (
-            "SELECT r.tenant_id, r.id AS rule_id, s.step, v.customer_id, v.id AS vehicle_id, v.inspection_expiry AS occasion, "
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, v.customer_id, v.id AS vehicle_id, "
+            "v.inspection_expiry AS occasion, "
             f"{q.add_days('v.inspection_expiry', 's.offset_days')} AS due "
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             "JOIN customers_vehicle v ON v.tenant_id = r.tenant_id "
@@ -88,7 +95,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
             f"AND v.status = '{owned}' AND v.inspection_expiry IS NOT NULL "
             "AND v.inspection_expiry BETWEEN "
-            f"{q.add_days(today, '-s.offset_days - %(lookback)s')} AND {q.add_days(today, '-s.offset_days + %(horizon)s')} "
+            f"{window} "
             "AND (s.offset_days <= 0 OR NOT EXISTS (SELECT 1 FROM customers_servicerecord sr "
             f"WHERE sr.tenant_id = v.tenant_id AND sr.vehicle_id = v.id AND sr.kind = '{shaken}' "
             f"AND sr.date >= {q.add_days('v.inspection_expiry', str(-SHAKEN_DONE_WINDOW_DAYS))}))"
@@ -122,7 +129,8 @@ def _selects(q: _Sql) -> dict[str, str]:
         ),
         # Birthday: this year's (and the neighbouring years') birthday; the unique key keeps it once a year.
         RuleKind.BIRTHDAY: (
-            "SELECT r.tenant_id, r.id AS rule_id, s.step, c.id AS customer_id, CAST(NULL AS BIGINT) AS vehicle_id, "
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, c.id AS customer_id, CAST(NULL AS BIGINT) AS "
+            "vehicle_id, "
             f"{q.same_day_in_year('c.birthday', f'{year} + y.n')} AS occasion, "
             f"{q.add_days(q.same_day_in_year('c.birthday', f'{year} + y.n'), 's.offset_days')} AS due "
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
@@ -131,13 +139,14 @@ def _selects(q: _Sql) -> dict[str, str]:
             "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND c.birthday IS NOT NULL"
         ),
         RuleKind.FOLLOW_UP_SERVICE: (
-            "SELECT r.tenant_id, r.id AS rule_id, s.step, sr.customer_id, sr.vehicle_id, sr.date AS occasion, "
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, sr.customer_id, sr.vehicle_id, sr.date AS "
+            "occasion, "
             f"{q.add_days('sr.date', 's.offset_days')} AS due "
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             "JOIN customers_servicerecord sr ON sr.tenant_id = r.tenant_id "
             f"WHERE r.is_active AND r.kind = '{RuleKind.FOLLOW_UP_SERVICE}' "
             "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND sr.date BETWEEN "
-            f"{q.add_days(today, '-s.offset_days - %(lookback)s')} AND {q.add_days(today, '-s.offset_days + %(horizon)s')}"
+            f"{window}"
         ),
         RuleKind.FOLLOW_UP_PURCHASE: (
             "SELECT r.tenant_id, r.id AS rule_id, s.step, p.customer_id, p.vehicle_id, p.date AS occasion, "
@@ -146,22 +155,25 @@ def _selects(q: _Sql) -> dict[str, str]:
             "JOIN customers_purchase p ON p.tenant_id = r.tenant_id "
             f"WHERE r.is_active AND r.kind = '{RuleKind.FOLLOW_UP_PURCHASE}' "
             "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND NOT p.is_refund AND p.date BETWEEN "
-            f"{q.add_days(today, '-s.offset_days - %(lookback)s')} AND {q.add_days(today, '-s.offset_days + %(horizon)s')}"
+            f"{window}"
         ),
         # Nurture: from a customer's first purchase, only while it is still their only purchase.
         RuleKind.NURTURE: (
-            "SELECT r.tenant_id, r.id AS rule_id, s.step, fp.customer_id, CAST(NULL AS BIGINT) AS vehicle_id, fp.first_date AS occasion, "
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, fp.customer_id, CAST(NULL AS BIGINT) AS "
+            "vehicle_id, fp.first_date AS occasion, "
             f"{q.add_days('fp.first_date', 's.offset_days')} AS due "
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             "JOIN (SELECT p.tenant_id, p.customer_id, MIN(p.date) AS first_date, COUNT(*) AS n "
-            "FROM customers_purchase p WHERE NOT p.is_refund AND (%(tenant)s IS NULL OR p.tenant_id = %(tenant)s) "
+            "FROM customers_purchase p WHERE NOT p.is_refund AND (%(tenant)s IS NULL OR p.tenant_id = "
+            "%(tenant)s) "
             "GROUP BY p.tenant_id, p.customer_id) fp ON fp.tenant_id = r.tenant_id AND fp.n = 1 "
             f"WHERE r.is_active AND r.kind = '{RuleKind.NURTURE}' "
             "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s)"
         ),
         # Seasonal: the rule's day of the step's month, for the audience (segment or tag).
         RuleKind.SEASONAL: (
-            "SELECT r.tenant_id, r.id AS rule_id, s.step, c.id AS customer_id, CAST(NULL AS BIGINT) AS vehicle_id, "
+            "SELECT r.tenant_id, r.id AS rule_id, s.step, c.id AS customer_id, CAST(NULL AS BIGINT) AS "
+            "vehicle_id, "
             f"{q.make_date(f'{year} + y.n', 's.month', 'r.season_day')} AS occasion, "
             f"{q.add_days(q.make_date(f'{year} + y.n', 's.month', 'r.season_day'), 's.offset_days')} AS due "
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
@@ -207,7 +219,8 @@ def plan_reminders(*, on: date | None = None, tenant_id: int | None = None) -> d
     created: dict[str, int] = {}
     for kind, select in _selects(q).items():
         sql = (
-            "INSERT INTO reminders_reminder (tenant_id, rule_id, step, customer_id, vehicle_id, occasion_date, "
+            "INSERT INTO reminders_reminder (tenant_id, rule_id, step, customer_id, vehicle_id, "
+            "occasion_date, "
             "due_date, status, reason, attempts, created_at, updated_at) "
             "SELECT x.tenant_id, x.rule_id, x.step, x.customer_id, x.vehicle_id, x.occasion, x.due, "
             "%(pending)s, '', 0, %(now)s, %(now)s "

@@ -6,6 +6,7 @@ is a guarded UPDATE (`WHERE status = <expected>`), so two deliveries of the same
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import threading
@@ -14,7 +15,9 @@ from email.utils import formataddr
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -86,7 +89,7 @@ def sender_address(tenant: Tenant) -> str:
 
 
 def message_id(reminder: Reminder) -> str:
-    """Deterministic: a resend of the same reminder carries the same Message-ID, so it can be de-duplicated."""
+    """Deterministic: a resend of one reminder carries the same Message-ID, so it can be de-duplicated."""
     domain = "kizuna.localhost"
     if reminder.tenant.sender_email and "@" in reminder.tenant.sender_email:
         domain = reminder.tenant.sender_email.rsplit("@", 1)[1]
@@ -141,7 +144,7 @@ def build_message(reminder: Reminder, connection: Any = None) -> EmailMessage:
         subject=rendered.subject,
         body=rendered.body + footer,
         from_email=sender_address(tenant),
-        to=[_one_line(reminder.customer.email)],
+        to=[reminder.customer.email],
         connection=connection,
         headers={
             "Message-ID": message_id(reminder),
@@ -158,12 +161,17 @@ def build_message(reminder: Reminder, connection: Any = None) -> EmailMessage:
 _local = threading.local()
 
 
+def _backend_key() -> tuple:
+    return (settings.EMAIL_BACKEND, getattr(settings, "EMAIL_HOST", ""), getattr(settings, "EMAIL_PORT", 0))
+
+
 def shared_connection():
     """One open e-mail connection per worker process (thread), reused across messages."""
     conn = getattr(_local, "connection", None)
-    if conn is None:
+    if conn is None or getattr(_local, "key", None) != _backend_key():
+        drop_shared_connection()
         conn = get_connection(fail_silently=False)
-        _local.connection = conn
+        _local.connection, _local.key = conn, _backend_key()
     return conn
 
 
@@ -171,10 +179,8 @@ def drop_shared_connection() -> None:
     conn = getattr(_local, "connection", None)
     _local.connection = None
     if conn is not None:
-        try:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close; it is dropped anyway
             conn.close()
-        except Exception:
-            pass
 
 
 def _deliver(message: EmailMessage, connection: Any) -> None:
@@ -283,6 +289,17 @@ def reminder_send(*, tenant_id: int, reminder_id: int, connection: Any = None) -
             reason=why_not,
         )
         return ReminderStatus.SKIPPED
+    try:
+        validate_email(reminder.customer.email)  # rows can arrive by import; never trust the address
+    except ValidationError:
+        _move(
+            tenant_id,
+            reminder_id,
+            expected=ReminderStatus.SENDING,
+            status=ReminderStatus.FAILED,
+            reason="invalid e-mail address",
+        )
+        return ReminderStatus.FAILED
     try:
         message = build_message(reminder)
     except TemplateRejected as exc:

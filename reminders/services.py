@@ -43,7 +43,7 @@ DEFAULT_OFFSETS = {
 # --- templates ----------------------------------------------------------------------------------
 @transaction.atomic
 def reminder_template_create(*, tenant: Tenant, **fields: Any) -> ReminderTemplate:
-    """Create a template; invalid Jinja (or a field outside the whitelist) is rejected with line and reason."""
+    """Create a template; invalid Jinja (or a field off the whitelist) is rejected with line and reason."""
     template = ReminderTemplate(tenant=tenant, **fields)
     template.full_clean()
     template.save()
@@ -104,7 +104,10 @@ def reminder_rule_update(
 
 
 # --- defaults for a new tenant ------------------------------------------------------------------
-_FOOTNOTE_JA = "\n\nご不明な点は {{ shop_name }}（{{ shop_phone }}）までお気軽にお問い合わせください。\n担当：{{ staff_name }}"
+_FOOTNOTE_JA = (
+    "\n\nご不明な点は {{ shop_name }}（{{ shop_phone }}）までお気軽にお問い合わせください。"
+    "\n担当：{{ staff_name }}"
+)
 _FOOTNOTE_EN = "\n\nAny questions? Call {{ shop_name }} on {{ shop_phone }}.\nYour contact: {{ staff_name }}"
 
 DEFAULT_TEMPLATES = {
@@ -117,7 +120,8 @@ DEFAULT_TEMPLATES = {
         ),
         (
             "Your vehicle inspection (shaken) is due: {{ plate_number }}",
-            "Dear {{ customer_name }},\n\nThe inspection of your {{ vehicle }} ({{ plate_number }}) expires on "
+            "Dear {{ customer_name }},\n\nThe inspection of your {{ vehicle }} ({{ plate_number }}) "
+            "expires on "
             "{{ inspection_expiry }}. Book your inspection with us by phone or visit." + _FOOTNOTE_EN,
         ),
     ),

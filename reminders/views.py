@@ -49,7 +49,10 @@ def rule_list(request):
 @tenant_view(write=EDIT_RULES)
 def rule_edit(request, pk: int | None = None):
     rule = selectors.rule_get(tenant=request.tenant, pk=pk) if pk else None
-    form = ReminderRuleForm(request.POST or None, instance=rule, tenant=request.tenant)
+    # The form validates its own copy: a ModelForm writes into its instance, and the service must see the
+    # stored values to tell what changed.
+    form_instance = selectors.rule_get(tenant=request.tenant, pk=pk) if pk else None
+    form = ReminderRuleForm(request.POST or None, instance=form_instance, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
             if rule is None:
@@ -81,9 +84,10 @@ def template_list(request):
 
 @tenant_view(write=EDIT_RULES)
 def template_edit(request, pk: int | None = None):
-    """Edit a template. Invalid templates are refused with line and reason; a preview renders for one customer."""
+    """Edit a template: invalid ones are refused with line and reason; a preview renders for one customer."""
     template = selectors.template_get(tenant=request.tenant, pk=pk) if pk else None
-    form = ReminderTemplateForm(request.POST or None, instance=template, tenant=request.tenant)
+    form_instance = selectors.template_get(tenant=request.tenant, pk=pk) if pk else None  # see rule_edit
+    form = ReminderTemplateForm(request.POST or None, instance=form_instance, tenant=request.tenant)
     preview = preview_error = None
     customer = None
     customer_id = request.GET.get("customer") or request.POST.get("customer")
@@ -165,7 +169,8 @@ def outbox(request):
 
 
 # --- public: unsubscribe --------------------------------------------------------------------------
-@csrf_exempt  # RFC 8058 one-click: mail clients POST without a session or CSRF token; the signed token is the proof
+# RFC 8058 one-click: mail clients POST with no session or CSRF token; the signed token is the proof.
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     try:
