@@ -6,6 +6,7 @@ from crm.apis import MembershipViewSet
 from customers.apis import (
     CustomerViewSet,
     HouseholdViewSet,
+    ImportViewSet,
     PurchaseCategoryViewSet,
     PurchaseViewSet,
     ServiceRecordViewSet,
@@ -24,6 +25,7 @@ router.register("service-records", ServiceRecordViewSet, basename="service-recor
 router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("deals", DealViewSet, basename="deal")
 router.register("call-tasks", CallTaskViewSet, basename="call-task")
+router.register("imports", ImportViewSet, basename="import")
 router.register("members", MembershipViewSet, basename="member")
 
 app_name = "api"

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
 
 from crm.api import (
+    ApiKeyUser,
     ExternalRefUpsertMixin,
+    TenantGenericViewSet,
     TenantModelViewSet,
     TenantReadOnlyViewSet,
     UpdatedSinceFilterSet,
 )
 from crm.services import model_update
 from customers import services
+from customers.imports import import_job_create, run_import
 from customers.models import (
     Consent,
     Customer,
     CustomerTag,
     Household,
+    ImportJob,
     Purchase,
     PurchaseCategory,
     ServiceKind,
@@ -32,6 +40,9 @@ from customers.selectors import customer_search
 from customers.serializers import (
     CustomerSerializer,
     HouseholdSerializer,
+    ImportJobSerializer,
+    ImportReportSerializer,
+    ImportRequestSerializer,
     PurchaseCategorySerializer,
     PurchaseSerializer,
     ServiceRecordSerializer,
@@ -261,3 +272,50 @@ class PurchaseCategoryViewSet(TenantReadOnlyViewSet):
     pagination_class = None
     filter_backends = []
     ordering = ("id",)
+
+
+SYNC_IMPORT_MAX_BYTES = 2 * 1024 * 1024  # ~10,000 rows: answered at once; larger files become a job
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("List CSV import jobs")),
+    retrieve=extend_schema(summary=_("Read an import job: status, progress and report")),
+)
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantGenericViewSet):
+    """CSV import of customers, vehicles, purchases or service records (the dashboard's import)."""
+
+    model = ImportJob
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    ordering = ("created_at", "id")
+    ordering_fields = ["created_at", "id"]
+    filterset_fields = ["kind", "status"]
+
+    def body_size_limit(self) -> int:
+        return settings.KIZUNA_IMPORT_MAX_BYTES
+
+    @extend_schema(
+        summary=_("Import a CSV"),
+        description=_(
+            "Small files (up to 2 MB) and dry runs are imported at once: 200 with the report, or 400 "
+            "with the report when rows are invalid and nothing was written. Larger files are queued: "
+            "202 with the job; poll it for progress and the report."
+        ),
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={200: ImportReportSerializer, 400: ImportReportSerializer, 202: ImportJobSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        body = ImportRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        options = {"kind": body.validated_data["kind"], "skip_invalid": body.validated_data["skip_invalid"]}
+        if upload.size > SYNC_IMPORT_MAX_BYTES and not body.validated_data["dry_run"]:
+            person = None if isinstance(request.user, ApiKeyUser) else request.user
+            job = import_job_create(tenant=self.tenant, upload=upload, created_by=person, **options)
+            return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        report = run_import(
+            tenant=self.tenant, fileobj=upload, dry_run=body.validated_data["dry_run"], **options
+        )
+        written_nothing = report.errors and (not options["skip_invalid"] or report.rows_imported == 0)
+        code = status.HTTP_400_BAD_REQUEST if written_nothing else status.HTTP_200_OK
+        return Response(ImportReportSerializer(report).data, status=code)

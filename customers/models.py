@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantOwned
@@ -406,3 +407,49 @@ class Handover(TenantOwned):
         verbose_name = _("handover")
         verbose_name_plural = _("handovers")
         indexes = [models.Index(fields=["tenant", "created_at"], name="handover_tenant_created")]
+
+
+# --- CSV imports (owned by the API work) ----------------------------------------------------------
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportKind(models.TextChoices):
+    CUSTOMERS = "customers", _("Customers")
+    VEHICLES = "vehicles", _("Vehicles")
+    PURCHASES = "purchases", _("Purchases")
+    SERVICE_RECORDS = "service_records", _("Service records")
+
+
+def _import_upload_path(job: "ImportJob", filename: str) -> str:
+    return f"imports/{job.tenant_id}/{timezone.now():%Y%m%d-%H%M%S}-{filename}"
+
+
+class ImportJob(TenantOwned):
+    """One uploaded CSV and its import, run in the background so long files show progress."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    file = models.FileField(_("file"), upload_to=_import_upload_path, max_length=300)
+    skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    rows_estimated = models.PositiveIntegerField(_("rows (estimated)"), default=0)
+    rows_processed = models.PositiveIntegerField(_("rows processed"), default=0)
+    report = models.JSONField(_("report"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["tenant", "created_at"], name="importjob_tenant_created")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

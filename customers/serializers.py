@@ -10,6 +10,8 @@ from customers.models import (
     Consent,
     Customer,
     Household,
+    ImportJob,
+    ImportKind,
     Purchase,
     PurchaseCategory,
     ServiceRecord,
@@ -242,3 +244,47 @@ class PurchaseCategorySerializer(serializers.ModelSerializer):
         model = PurchaseCategory
         fields = ["id", "code", "name"]
         read_only_fields = ["id", "code", "name"]
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ImportKind.choices)
+    file = serializers.FileField(
+        help_text=_("CSV; columns are this API's field names. UTF-8, BOM or Shift_JIS.")
+    )
+    skip_invalid = serializers.BooleanField(
+        default=False, help_text=_("Import the valid rows and report the rest (default: all or nothing).")
+    )
+    dry_run = serializers.BooleanField(default=False, help_text=_("Validate only; write nothing."))
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text=_("Row number as a spreadsheet shows it (the header is row 1)."))
+    column = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportReportSerializer(serializers.Serializer):
+    rows_total = serializers.IntegerField()
+    rows_imported = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)
+    encoding = serializers.CharField()
+    dry_run = serializers.BooleanField()
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    report = ImportReportSerializer(allow_null=True, read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "kind",
+            "skip_invalid",
+            "status",
+            "rows_estimated",
+            "rows_processed",
+            "report",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
