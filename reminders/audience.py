@@ -1,9 +1,10 @@
-# ruff: noqa: S608 -- SQL is assembled from constants and enum values only; every input is a bound parameter.
+# ruff: noqa: S608 -- table and column names come from model metadata, never from input.
 """Audience of seasonal rules by analytics segment.
 
-The analytics app owns the per-customer segment table; this module only reads it. When that table
-does not exist, a rule that names a segment matches nobody (it fails closed rather than e-mailing
-everyone), and rules without a segment are unaffected.
+The analytics app owns the per-customer segment table (`analytics.CustomerRFM`, one row per customer
+with the current `segment` code, rebuilt on each refresh); this module only reads it. Should that
+model be missing, a rule naming a segment matches nobody (fail closed rather than e-mailing every
+customer); rules without a segment are unaffected.
 """
 
 from __future__ import annotations
@@ -16,21 +17,18 @@ NO_SEGMENT = "(r.audience_segment IS NULL OR r.audience_segment = '')"
 def _segment_table() -> tuple[str, str, str] | None:
     """(table, customer column, segment-code column) of analytics' per-customer segment model, if any."""
     try:
-        config = apps.get_app_config("analytics")
+        model = apps.get_model("analytics", "CustomerRFM")
     except LookupError:
         return None
-    for model in config.get_models():
-        fields = {f.name: f for f in model._meta.concrete_fields}
-        customer = fields.get("customer")
-        segment = fields.get("segment") or fields.get("segment_code") or fields.get("rfm_segment")
-        if customer is not None and segment is not None and "tenant" in fields:
-            if getattr(segment, "related_model", None) is not None:
-                continue  # a foreign key to a segment table: not a plain code column
-            return model._meta.db_table, customer.column, segment.column
-    return None
+    return (
+        model._meta.db_table,
+        model._meta.get_field("customer").column,
+        model._meta.get_field("segment").column,
+    )
 
 
 def segment_sql() -> str:
+    """SQL condition on rule `r` and customer `c`: no segment chosen, or the customer is in it."""
     table = _segment_table()
     if table is None:
         return NO_SEGMENT

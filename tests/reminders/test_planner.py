@@ -149,16 +149,27 @@ def test_seasonal_rule_reaches_only_its_tagged_audience(tenant, rules, on):
     ]
 
 
-def test_seasonal_rule_with_a_segment_fails_closed_without_segment_data(tenant, rules, on):
+def test_seasonal_rule_with_a_segment_reaches_only_that_analytics_segment(tenant, rules, on):
+    from django.utils import timezone
+
+    from analytics.models import CustomerRFM
+
     seasonal = rules["seasonal"]
     reminder_rule_update(
         tenant=tenant, rule=seasonal, data={"is_active": True, "audience_segment": "champions"}
     )
-    CustomerFactory(tenant=tenant)
+    champion, at_risk = CustomerFactory(tenant=tenant), CustomerFactory(tenant=tenant)
+    CustomerFactory(tenant=tenant)  # never scored: not in any segment
+    for customer, segment in ((champion, "champions"), (at_risk, "at_risk")):
+        CustomerRFM.objects.create(
+            tenant=tenant, customer=customer, as_of=on, computed_at=timezone.now(), segment=segment
+        )
 
     plan_reminders(on=date(2026, 10, 18))
 
-    assert Reminder.objects.for_tenant(tenant).filter(rule=seasonal).count() == 0
+    assert list(
+        Reminder.objects.for_tenant(tenant).filter(rule=seasonal).values_list("customer_id", flat=True)
+    ) == [champion.pk]
 
 
 def test_planning_twice_creates_nothing_new(tenant, rules, on):
