@@ -4,21 +4,31 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 VENDOR := static/vendor
 
-.PHONY: run install static messages migrate seed test lint format bench clean
+.PHONY: run install install-dev static messages migrate seed test lint format bench clean
 
 run: install static messages migrate ## set up and start web, worker and beat on http://127.0.0.1:8000
 	$(PY) manage.py seed_demo --if-empty
 	$(VENV)/bin/honcho -f Procfile.dev start
 
-$(STAMP): pyproject.toml
+$(VENV)/.created:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# `make run` needs only the runtime dependencies; the test tools (browser driver, pandas, …) come with `make test`.
+$(STAMP): pyproject.toml $(VENV)/.created
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 $(VENDOR)/.built: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -40,14 +50,14 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
-test: install static messages ## the whole suite (SQLite unless DATABASE_URL is set)
+test: install-dev static messages ## the whole suite (SQLite unless DATABASE_URL is set)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
