@@ -34,26 +34,16 @@ def _score(rank: str) -> str:
     return f"(1 + (5 * ({rank} - 1)) / n)"
 
 
-def rfm_refresh_sql(
-    *, tenant_id: int, as_of: date, window_months: int, source: str, segment_map: dict[str, str]
-) -> int:
-    """Replace the tenant's CustomerRFM rows in one transaction; returns the number of rows written.
+def rfm_scores_cte(*, tenant_id: int, as_of: date, window_months: int, source: str) -> tuple[str, list]:
+    """`WITH …, scores AS (…)`: one row per customer of the tenant with its R/F/M values and scores.
 
-    The caller wraps this in a transaction (delete + insert must be atomic).
+    Shared by the refresh (INSERT … SELECT) and the benchmark (which runs the same text on DuckDB).
     """
     start = window_start(as_of, window_months)
     tx, tx_params = transactions_cte(source=source, tenant_id=tenant_id, until=as_of)
-    rfm, customer = CustomerRFM._meta.db_table, Customer._meta.db_table
-    cases, case_params = [], []
-    for cell, segment in sorted(segment_map.items()):
-        cases.append("WHEN %s THEN %s")
-        case_params += [int(cell), segment]
-    segment_sql = f"CASE WHEN scored = 1 THEN CASE r_score * 10 + f_score {' '.join(cases)} END ELSE %s END"
+    customer = Customer._meta.db_table
     d = date_param()
     sql = f"""
-    INSERT INTO {rfm} (tenant_id, customer_id, as_of, computed_at, last_transaction, recency_days, frequency,
-        monetary, average, r_score, f_score, m_score, segment, revenue_to_date, gross_profit_to_date,
-        transactions_to_date, first_transaction)
     WITH {tx},
     days AS (
         SELECT customer_id, d, SUM(amount) AS amount, SUM(gross_profit) AS gp,
@@ -90,7 +80,33 @@ def rfm_refresh_sql(
                {_score("m_rank")} AS m_score
         FROM ranked
     )
-    SELECT %s, customer_id, %s, %s, last_d,
+    """
+    return sql, [*tx_params, start, start, start, tenant_id]
+
+
+def rfm_refresh_sql(
+    *, tenant_id: int, as_of: date, window_months: int, source: str, segment_map: dict[str, str]
+) -> int:
+    """Replace the tenant's CustomerRFM rows; returns the number of rows written.
+
+    The caller wraps this in a transaction (delete + insert must be atomic).
+    """
+    with_sql, with_params = rfm_scores_cte(
+        tenant_id=tenant_id, as_of=as_of, window_months=window_months, source=source
+    )
+    rfm = CustomerRFM._meta.db_table
+    cases, case_params = [], []
+    for cell, segment in sorted(segment_map.items()):
+        cases.append("WHEN %s THEN %s")
+        case_params += [int(cell), segment]
+    segment_sql = f"CASE WHEN scored = 1 THEN CASE r_score * 10 + f_score {' '.join(cases)} END ELSE %s END"
+    d = date_param()
+    sql = f"""
+    INSERT INTO {rfm} (tenant_id, customer_id, as_of, computed_at, last_transaction, recency_days, frequency,
+        monetary, average, r_score, f_score, m_score, segment, revenue_to_date, gross_profit_to_date,
+        transactions_to_date, first_transaction)
+    {with_sql}
+    SELECT %s, customer_id, {d}, %s, last_d,
            CASE WHEN scored = 1 THEN {days_between(d, "last_d")} END,
            freq, monetary, CASE WHEN scored = 1 THEN monetary / freq END,
            CASE WHEN scored = 1 THEN r_score END, CASE WHEN scored = 1 THEN f_score END,
@@ -98,11 +114,7 @@ def rfm_refresh_sql(
     FROM scores
     """
     params = [
-        *tx_params,
-        start,
-        start,
-        start,
-        tenant_id,
+        *with_params,
         tenant_id,
         as_of,
         connection.ops.adapt_datetimefield_value(timezone.now()),

@@ -177,3 +177,64 @@ def reference_rfm(frame, customer_ids, *, as_of, window_months, source, segment_
         ref.loc[scored, "m_score"] = m
         ref.loc[scored, "segment"] = [segment_map[f"{a}{b}"] for a, b in zip(r, f, strict=True)]
     return ref.set_index("customer_id")
+
+
+def month_idx(ts) -> int:
+    return ts.year * 12 + ts.month - 1
+
+
+def reference_kpi(frame, *, as_of, source, horizon) -> dict[int, dict]:
+    """Monthly KPI figures by month index, from the definitions in analytics/kpi.py's docstring."""
+    tx = select_source(frame, source, as_of).copy()
+    if tx.empty:
+        return {}
+    tx["mi"] = tx["date"].map(month_idx)
+    buys = tx[~tx["is_refund"].astype(bool)]
+    months_of = {cid: sorted(set(g["mi"])) for cid, g in buys.groupby("customer_id")}
+    last = month_idx(as_of)
+    out = {}
+    for m in range(int(tx["mi"].min()), last + 1):
+        in_month = buys[buys["mi"] == m]
+        new = reactivated = churned = active = 0
+        for months in months_of.values():
+            if months[0] == m:
+                new += 1
+            if m in months and months.index(m) > 0 and m - months[months.index(m) - 1] > horizon:
+                reactivated += 1
+            for i, p in enumerate(months):
+                nxt = months[i + 1] if i + 1 < len(months) else None
+                if p + horizon == m and (nxt is None or nxt > p + horizon):
+                    churned += 1
+            if any(m - horizon < p <= m for p in months):
+                active += 1
+        customers = in_month["customer_id"].nunique()
+        out[m] = {
+            "sales": int(in_month["amount"].sum()),
+            "refunds": int(tx.loc[(tx["mi"] == m) & tx["is_refund"], "amount"].sum()),
+            "transactions": len(in_month[["customer_id", "date"]].drop_duplicates()),
+            "customers": customers,
+            "new_customers": new,
+            "returning_customers": customers - new,
+            "reactivated": reactivated,
+            "churned": churned,
+            "active_base": active,
+        }
+    return out
+
+
+def reference_stages(frame, *, as_of, source, repeat_months, loyal, horizon_days):
+    """Per customer: number of purchase days, gap first→second, gap second→loyal-th, days since last."""
+    tx = select_source(frame, source, as_of)
+    buys = tx[~tx["is_refund"].astype(bool)]
+    rows = []
+    for _cid, g in buys.groupby("customer_id") if len(buys) else []:
+        days = sorted(set(g["date"]))
+        rows.append(
+            {
+                "n": len(days),
+                "gap1": (days[1] - days[0]).days if len(days) >= 2 else None,
+                "gap2": (days[loyal - 1] - days[1]).days if len(days) >= loyal else None,
+                "active": (pd.Timestamp(as_of) - days[-1]).days <= horizon_days,
+            }
+        )
+    return pd.DataFrame(rows, columns=["n", "gap1", "gap2", "active"])
