@@ -1,14 +1,36 @@
 """Login, tenant picker and other platform-level pages."""
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.utils.encoding import force_bytes
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.apikeys import api_key_create, api_key_revoke
+from crm.errors import ApplicationError
+from crm.forms import (
+    TENANT_PROFILE_FIELDS,
+    ApiKeyForm,
+    HandoverForm,
+    MemberAddForm,
+    MemberRoleForm,
+    TenantProfileForm,
+)
 from crm.middleware import activate_tenant
-from crm.selectors import membership_get
+from crm.models import ApiKey, Membership, Tenant, User
+from crm.permissions import tenant_view
+from crm.roles import MANAGE_TENANT, Role
+from crm.selectors import membership_get, tenant_members, tenant_users
+from crm.services import membership_create, membership_set_role, model_update
+from customers.models import Customer, Handover
+from customers.services import customers_handover
 
 
 class LoginView(auth_views.LoginView):
@@ -28,3 +50,156 @@ def tenant_picker(request):
             nxt = reverse("today")
         return redirect(nxt or "today")
     return render(request, "crm/tenant_picker.html", {"memberships": request.memberships})
+
+
+# --- settings (owners) --------------------------------------------------------------------------------
+SETTINGS_ROLE = MANAGE_TENANT
+
+
+def _settings_render(request, template, active, **ctx):
+    return render(request, template, {"active": active, **ctx})
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+def settings_profile(request):
+    tenant = Tenant.objects.get(pk=request.tenant.pk)
+    form = TenantProfileForm(request.POST or None, instance=tenant)
+    if request.method == "POST" and form.is_valid():
+        data = {f: form.cleaned_data[f] for f in TENANT_PROFILE_FIELDS}
+        model_update(instance=Tenant.objects.get(pk=tenant.pk), fields=TENANT_PROFILE_FIELDS, data=data)
+        messages.success(request, _("Settings saved."))
+        return redirect("settings_profile")
+    return _settings_render(request, "crm/settings_profile.html", "profile", form=form)
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+def settings_members(request):
+    tenant = request.tenant
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].strip().lower()
+        # Users are global (one login for many shops); looking one up by e-mail is how an owner adds them.
+        user = User.objects.filter(email__iexact=email).first()
+        invited = user is None
+        if invited:
+            user = User.objects.create_user(email=email, password=None)
+        if Membership.objects.for_tenant(tenant).filter(user=user).exists():
+            form.add_error("email", _("This person is already a member."))
+        else:
+            membership_create(tenant=tenant, user=user, role=form.cleaned_data["role"])
+            if invited:
+                _send_invitation(request, user)
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
+            else:
+                messages.success(request, _("%(email)s added.") % {"email": email})
+            return redirect("settings_members")
+    members = tenant_members(tenant=tenant)
+    return _settings_render(
+        request,
+        "crm/settings_members.html",
+        "members",
+        form=form,
+        members=members,
+        roles=Role.choices,
+    )
+
+
+def _send_invitation(request, user: User) -> None:
+    """A new member sets a password through a password-reset link (their password starts unusable)."""
+    context = {
+        "email": user.email,
+        "domain": request.get_host(),
+        "site_name": "Kizuna",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if request.is_secure() else "http",
+        "tenant_name": request.tenant.name,
+    }
+    PasswordResetForm().send_mail(
+        "registration/invitation_subject.txt", "registration/invitation_email.txt", context, None, user.email
+    )
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+@require_POST
+def settings_member_role(request, pk: int):
+    membership = get_object_or_404(Membership.objects.for_tenant(request.tenant), pk=pk)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            membership_set_role(tenant=request.tenant, membership=membership, role=form.cleaned_data["role"])
+        except ApplicationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Role updated."))
+    return redirect("settings_members")
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+def settings_api_keys(request):
+    tenant = request.tenant
+    form = ApiKeyForm(request.POST or None)
+    raw_key = None
+    if request.method == "POST" and form.is_valid():
+        _key, raw_key = api_key_create(
+            tenant=tenant,
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            created_by=request.user,
+        )
+        form = ApiKeyForm()
+    keys = ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at")[:100]
+    response = _settings_render(
+        request, "crm/settings_api_keys.html", "api_keys", form=form, keys=keys, raw_key=raw_key
+    )
+    if raw_key:
+        response["Cache-Control"] = "no-store"  # the raw key is on this page only once
+    return response
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+@require_POST
+def settings_api_key_revoke(request, pk: int):
+    key = api_key_revoke(tenant=request.tenant, key_id=pk)
+    messages.success(request, _("Key “%(name)s” revoked.") % {"name": key.name})
+    return redirect("settings_api_keys")
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+def settings_handover(request):
+    tenant = request.tenant
+    form = HandoverForm(request.POST or None, tenant=tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            handover = customers_handover(
+                tenant=tenant,
+                from_user=form.cleaned_data["from_user"],
+                to_user=form.cleaned_data["to_user"],
+                performed_by=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Handed over %(c)d customers and %(d)d open deals.")
+                % {"c": handover.customers_moved, "d": handover.deals_moved},
+            )
+            return redirect("settings_handover")
+    counts = dict(
+        Customer.objects.for_tenant(tenant)
+        .filter(assigned_staff__isnull=False)
+        .values_list("assigned_staff")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    staff = [{"user": u, "customers": counts.get(u.pk, 0)} for u in tenant_users(tenant=tenant)]
+    history = (
+        Handover.objects.for_tenant(tenant)
+        .select_related("from_user", "to_user")
+        .order_by("-created_at")[:20]
+    )
+    return _settings_render(
+        request, "crm/settings_handover.html", "handover", form=form, staff=staff, history=history
+    )

@@ -6,5 +6,18 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.customer_list, name="list"),
+    path("new/", views.customer_create_view, name="create"),
+    path("bulk/", views.customer_bulk, name="bulk"),
     path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/consent/", views.customer_consent, name="consent"),
+    path("<int:pk>/log/", views.customer_log_interaction, name="log_interaction"),
+    path("<int:pk>/service/", views.customer_add_service, name="add_service"),
+    path("<int:pk>/follow-up/", views.customer_schedule_followup, name="follow_up"),
+    path("vehicles/", views.vehicle_list, name="vehicles"),
+    path("vehicles/<int:pk>/", views.vehicle_detail, name="vehicle"),
+    path("import/", views.import_upload, name="import"),
+    path("import/<slug:token>/", views.import_check, name="import_check"),
+    path("import/<slug:token>/run/", views.import_run, name="import_run"),
+    path("import/jobs/<int:pk>/", views.import_job, name="import_job"),
 ]

@@ -1,24 +1,589 @@
-"""Dashboard pages of the customer record."""
+"""Dashboard pages of the customer record: list, Customer 360, forms, vehicles and CSV import."""
 
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db.models import BigIntegerField, CharField, DateField, F, Min, Q, Value
+from django.db.models.functions import Cast, Concat
+from django.http import Http404, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from crm.csvsafe import csv_response
+from crm.errors import ApplicationError
 from crm.permissions import tenant_view
-from customers.selectors import customer_get, customer_search
+from crm.roles import EDIT_CUSTOMERS
+from customers import forms
+from customers.imports import KIND_SPECS, detect_encoding, run_import
+from customers.models import Customer, Purchase, ServiceKind, ServiceRecord, Vehicle, VehicleStatus
+from customers.selectors import customer_get, customer_search, vehicle_get
+from customers.services import (
+    customer_create,
+    customer_set_consent,
+    customer_update,
+    customers_add_tag,
+    customers_assign,
+    service_record_create,
+)
+from interactions.models import Deal, Interaction
+from interactions.services import call_task_create, interaction_create
 
 PAGE_SIZE = 50
+TIMELINE_LIMIT = 100
+EXPORT_LIMIT = 100_000
+PREVIEW_ROWS = 5
+REPORT_ERRORS_SHOWN = 500
+SORT_ORDER = {
+    "kana": ("family_name_kana", "given_name_kana", "pk"),
+    "-updated": ("-updated_at", "-pk"),
+    "-created": ("-created_at", "-pk"),
+    "inspection": ("next_inspection", "pk"),
+}
+
+
+def _form_errors_to_form(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, exc)
+
+
+# --- list ---------------------------------------------------------------------------------------------
+def _filtered_customers(request):
+    tenant = request.tenant
+    form = forms.CustomerFilterForm(request.GET or None, tenant=tenant)
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = customer_search(tenant=tenant, q=data.get("q", ""))
+    if data.get("segment"):
+        qs = qs.filter(rfm__segment=data["segment"], rfm__tenant=tenant)
+    if data.get("tag"):
+        qs = qs.filter(customer_tags__tag=data["tag"], customer_tags__tenant=tenant)
+    if data.get("staff"):
+        qs = qs.filter(assigned_staff=data["staff"])
+    if data.get("consent"):
+        qs = qs.filter(consent=data["consent"])
+    if data.get("birthday_month"):
+        qs = qs.filter(birthday__month=data["birthday_month"])
+    sort = data.get("sort") or "kana"
+    if data.get("inspection_from") or data.get("inspection_to") or sort == "inspection":
+        vehicles = Vehicle.objects.for_tenant(tenant).filter(status=VehicleStatus.OWNED)
+        if data.get("inspection_from"):
+            vehicles = vehicles.filter(inspection_expiry__gte=data["inspection_from"])
+        if data.get("inspection_to"):
+            vehicles = vehicles.filter(inspection_expiry__lte=data["inspection_to"])
+        if data.get("inspection_from") or data.get("inspection_to"):
+            qs = qs.filter(pk__in=vehicles.values("customer_id"))
+        if sort == "inspection":
+            qs = qs.annotate(
+                next_inspection=Min(
+                    "vehicles__inspection_expiry",
+                    filter=Q(vehicles__status=VehicleStatus.OWNED, vehicles__tenant=tenant),
+                )
+            )
+    return form, qs.order_by(*SORT_ORDER[sort])
 
 
 @tenant_view()
 def customer_list(request):
-    qs = customer_search(tenant=request.tenant, q=request.GET.get("q", "")).select_related("assigned_staff")
-    page = Paginator(qs.order_by("family_name_kana", "given_name_kana", "pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    form, qs = _filtered_customers(request)
+    page = Paginator(qs.select_related("assigned_staff"), PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "customers/customer_list.html",
+        {
+            "page": page,
+            "filter_form": form,
+            "bulk_form": forms.BulkActionForm(tenant=request.tenant),
+            "querystring": params.urlencode(),
+            "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
+        },
     )
-    return render(request, "customers/customer_list.html", {"page": page, "q": request.GET.get("q", "")})
+
+
+def _export_rows(qs):
+    yield [
+        _("ID"), _("Family name"), _("Given name"), _("Furigana"), _("Furigana (given)"), _("E-mail"),
+        _("Phone"), _("Postal code"), _("Prefecture"), _("Address"), _("Birthday"), _("Consent"),
+    ]  # fmt: skip
+    rows = qs.values_list(
+        "pk", "family_name", "given_name", "family_name_kana", "given_name_kana", "email", "phone",
+        "postal_code", "prefecture", "address", "birthday", "consent",
+    )  # fmt: skip
+    yield from rows.iterator(chunk_size=2000)
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+@require_POST
+def customer_bulk(request):
+    """Bulk actions on the selected customers (or, for export, on the whole filtered list)."""
+    form = forms.BulkActionForm(request.POST, tenant=request.tenant)
+    back = reverse("customers:list") + (
+        "?" + request.POST["querystring"] if request.POST.get("querystring") else ""
+    )
+    if not form.is_valid():
+        for errs in form.errors.values():
+            for err in errs:
+                messages.error(request, err)
+        return redirect(back)
+    action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
+    if action == "export":
+        qs = Customer.objects.for_tenant(request.tenant).filter(pk__in=ids).order_by("pk")
+        if not ids:  # nothing ticked: export what the filters show
+            request.GET = QueryDict(request.POST.get("querystring", ""))
+            _form, qs = _filtered_customers(request)
+        return csv_response(_export_rows(qs[:EXPORT_LIMIT]), "customers.csv")
+    if action == "tag":
+        n = customers_add_tag(tenant=request.tenant, customer_ids=ids, name=form.cleaned_data["tag_name"])
+        messages.success(request, _("Tagged %(n)d customers.") % {"n": n})
+    else:
+        try:
+            n = customers_assign(tenant=request.tenant, customer_ids=ids, staff=form.cleaned_data["staff"])
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+            return redirect(back)
+        messages.success(request, _("Assigned %(n)d customers.") % {"n": n})
+    return redirect(back)
+
+
+# --- Customer 360 -------------------------------------------------------------------------------------
+def customer_timeline(*, tenant, customer_id: int, limit: int = TIMELINE_LIMIT) -> list[dict]:
+    """Purchases, services, interactions, sent reminders and deals of one customer, newest first.
+
+    One UNION ALL query, ordered and limited in the database, so the page costs the same however
+    long the customer's history is.
+    """
+
+    def shape(qs, *, kind, when, title, amount, note):
+        return qs.annotate(
+            t_when=Cast(when, DateField()),
+            t_kind=Value(kind, output_field=CharField()),
+            t_id=F("pk"),
+            t_title=Cast(title, CharField()),
+            t_amount=Cast(amount, BigIntegerField())
+            if amount is not None
+            else Value(None, BigIntegerField()),
+            t_note=Cast(note, CharField()),
+        ).values("t_when", "t_kind", "t_id", "t_title", "t_amount", "t_note")
+
+    parts = [
+        shape(
+            Purchase.objects.for_tenant(tenant).filter(customer_id=customer_id),
+            kind="purchase", when="date", title="category__name", amount="amount", note="description",
+        ),
+        shape(
+            ServiceRecord.objects.for_tenant(tenant).filter(customer_id=customer_id),
+            kind="service", when="date", title="kind", amount="amount", note="notes",
+        ),
+        shape(
+            Interaction.objects.for_tenant(tenant).filter(customer_id=customer_id).order_by(),
+            kind="interaction", when="occurred_at", title="channel", amount=None, note="summary",
+        ),
+        shape(
+            Deal.objects.for_tenant(tenant).filter(customer_id=customer_id),
+            kind="deal", when="created_at", title="title", amount="expected_amount", note="stage",
+        ),
+    ]  # fmt: skip
+    try:
+        from reminders.models import Reminder, ReminderStatus
+
+        parts.append(
+            shape(
+                Reminder.objects.for_tenant(tenant).filter(
+                    customer_id=customer_id, status=ReminderStatus.SENT, sent_at__isnull=False
+                ),
+                kind="reminder", when="sent_at", title="rule__name", amount=None,
+                note=Concat(Value(""), "reason"),
+            )
+        )  # fmt: skip
+    except ImportError:  # reminders app absent
+        pass
+    union = parts[0].union(*parts[1:], all=True).order_by("-t_when", "-t_id")[:limit]
+    service_labels = dict(ServiceKind.choices)
+    from interactions.models import Channel, DealStage
+
+    channel_labels, stage_labels = dict(Channel.choices), dict(DealStage.choices)
+    rows = []
+    for r in union:
+        row = {
+            "when": r["t_when"], "kind": r["t_kind"], "id": r["t_id"], "title": r["t_title"],
+            "amount": r["t_amount"], "note": r["t_note"],
+        }  # fmt: skip
+        if row["kind"] == "service":
+            row["title"] = service_labels.get(row["title"], row["title"])
+        elif row["kind"] == "interaction":
+            row["title"] = channel_labels.get(row["title"], row["title"])
+        elif row["kind"] == "deal":
+            row["note"] = stage_labels.get(row["note"], row["note"])
+        rows.append(row)
+    return rows
+
+
+def _analytics_for(tenant, customer_id: int) -> dict:
+    """RFM segment, its history and LTV from the analytics app; empty when not computed yet."""
+    out: dict = {}
+    try:
+        from analytics import selectors as an
+    except ImportError:
+        return out
+    try:
+        out["rfm"] = an.customer_rfm_get(tenant=tenant, customer_id=customer_id)
+        out["ltv"] = an.customer_ltv_get(tenant=tenant, customer_id=customer_id)
+    except Http404:
+        out["rfm"] = None
+    out["segment_history"] = an.customer_segment_history(tenant=tenant, customer_id=customer_id)[-12:]
+    return out
 
 
 @tenant_view()
 def customer_detail(request, pk: int):
+    tenant = request.tenant
+    customer = customer_get(tenant=tenant, pk=pk)
+    today = timezone.localdate()
+    vehicles = list(Vehicle.objects.for_tenant(tenant).filter(customer=customer).order_by("status", "pk"))
+    for v in vehicles:
+        v.days_left = (v.inspection_expiry - today).days if v.inspection_expiry else None
+    household_members = (
+        Customer.objects.for_tenant(tenant)
+        .filter(household_id=customer.household_id)
+        .exclude(pk=customer.pk)
+        .order_by("pk")[:20]
+        if customer.household_id
+        else []
+    )
+    ctx = {
+        "customer": customer,
+        "tags": list(customer.tags.order_by("name").values_list("name", flat=True)),
+        "vehicles": vehicles,
+        "household_members": household_members,
+        "timeline": customer_timeline(tenant=tenant, customer_id=customer.pk),
+        "timeline_limit": TIMELINE_LIMIT,
+        "consent_form": forms.ConsentForm(initial={"consent": customer.consent}),
+        "interaction_form": forms.InteractionQuickForm(),
+        "service_form": forms.ServiceRecordForm(
+            tenant=tenant, customer=customer, initial={"date": today.isoformat()}
+        ),
+        "followup_form": forms.FollowUpForm(
+            tenant=tenant,
+            initial={"due_date": (today + timedelta(days=7)).isoformat(), "assigned_to": request.user.pk},
+        ),
+        "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
+        **_analytics_for(tenant, customer.pk),
+    }
+    return render(request, "customers/customer_detail.html", ctx)
+
+
+def _back_to(customer):
+    return redirect("customers:detail", pk=customer.pk)
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+@require_POST
+def customer_consent(request, pk: int):
     customer = customer_get(tenant=request.tenant, pk=pk)
-    return render(request, "customers/customer_detail.html", {"customer": customer})
+    form = forms.ConsentForm(request.POST)
+    if form.is_valid():
+        customer_set_consent(
+            tenant=request.tenant,
+            customer=customer,
+            consent=form.cleaned_data["consent"],
+            source=form.cleaned_data["source"],
+        )
+        messages.success(request, _("Consent updated."))
+    else:
+        messages.error(request, _("Choose a consent state and say where it came from."))
+    return _back_to(customer)
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+@require_POST
+def customer_log_interaction(request, pk: int):
+    customer = customer_get(tenant=request.tenant, pk=pk)
+    form = forms.InteractionQuickForm(request.POST)
+    if form.is_valid():
+        interaction_create(tenant=request.tenant, customer=customer, staff=request.user, **form.cleaned_data)
+        messages.success(request, _("Logged."))
+    else:
+        messages.error(request, _("Write a short summary of the conversation."))
+    return _back_to(customer)
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+@require_POST
+def customer_add_service(request, pk: int):
+    customer = customer_get(tenant=request.tenant, pk=pk)
+    form = forms.ServiceRecordForm(request.POST, tenant=request.tenant, customer=customer)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items()}
+        service_record_create(tenant=request.tenant, customer=customer, **data)
+        messages.success(request, _("Service record added."))
+    else:
+        for field, errs in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errs)}" if label else " ".join(errs))
+    return _back_to(customer)
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+@require_POST
+def customer_schedule_followup(request, pk: int):
+    customer = customer_get(tenant=request.tenant, pk=pk)
+    form = forms.FollowUpForm(request.POST, tenant=request.tenant)
+    if form.is_valid():
+        call_task_create(tenant=request.tenant, customer=customer, **form.cleaned_data)
+        messages.success(request, _("Follow-up scheduled."))
+    else:
+        messages.error(request, _("Give a due date and a reason for the follow-up."))
+    return _back_to(customer)
+
+
+# --- create / edit ------------------------------------------------------------------------------------
+@tenant_view(write=EDIT_CUSTOMERS)
+def customer_create_view(request):
+    if not request.membership.has_role(EDIT_CUSTOMERS):
+        raise PermissionDenied
+    form = forms.CustomerForm(request.POST or None, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        try:
+            customer = customer_create(tenant=request.tenant, tags=form.cleaned_data["tags"], **data)
+        except ValidationError as exc:
+            _form_errors_to_form(form, exc)
+        else:
+            messages.success(request, _("Customer created."))
+            return _back_to(customer)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": None})
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+def customer_edit(request, pk: int):
+    customer = customer_get(tenant=request.tenant, pk=pk)
+    if not request.membership.has_role(EDIT_CUSTOMERS):
+        raise PermissionDenied  # viewers read the 360 page; the edit form is not for them
+    form = forms.CustomerForm(request.POST or None, instance=customer, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        data["tags"] = form.cleaned_data["tags"]
+        # The ModelForm already copied the values onto the instance; re-read it so the service sees changes.
+        fresh = customer_get(tenant=request.tenant, pk=pk)
+        try:
+            customer_update(tenant=request.tenant, customer=fresh, data=data)
+        except (ValidationError, ApplicationError) as exc:
+            _form_errors_to_form(form, exc if isinstance(exc, ValidationError) else ValidationError(str(exc)))
+        else:
+            messages.success(request, _("Customer saved."))
+            return _back_to(fresh)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
+
+
+# --- vehicles -----------------------------------------------------------------------------------------
+@tenant_view()
+def vehicle_list(request):
+    tenant = request.tenant
+    today = timezone.localdate()
+    form = forms.VehicleFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = Vehicle.objects.for_tenant(tenant).filter(status=VehicleStatus.OWNED).select_related("customer")
+    q = (data.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(plate_number__icontains=q) | Q(maker__icontains=q) | Q(model_name__icontains=q))
+    expiry = data.get("expiry")
+    if expiry == "overdue":
+        qs = qs.filter(inspection_expiry__lt=today)
+    elif expiry:
+        qs = qs.filter(
+            inspection_expiry__gte=today, inspection_expiry__lte=today + timedelta(days=int(expiry))
+        )
+    if data.get("expiry_from"):
+        qs = qs.filter(inspection_expiry__gte=data["expiry_from"])
+    if data.get("expiry_to"):
+        qs = qs.filter(inspection_expiry__lte=data["expiry_to"])
+    page = Paginator(qs.order_by(F("inspection_expiry").asc(nulls_last=True), "pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for v in page:
+        v.days_left = (v.inspection_expiry - today).days if v.inspection_expiry else None
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "customers/vehicle_list.html",
+        {"page": page, "filter_form": form, "querystring": params.urlencode()},
+    )
+
+
+@tenant_view()
+def vehicle_detail(request, pk: int):
+    vehicle = vehicle_get(tenant=request.tenant, pk=pk)
+    today = timezone.localdate()
+    vehicle.days_left = (vehicle.inspection_expiry - today).days if vehicle.inspection_expiry else None
+    services = (
+        ServiceRecord.objects.for_tenant(request.tenant)
+        .filter(vehicle=vehicle)
+        .order_by("-date", "-pk")[:200]
+    )
+    return render(request, "customers/vehicle_detail.html", {"vehicle": vehicle, "services": services})
+
+
+# --- import -------------------------------------------------------------------------------------------
+def _upload_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _upload_path(request, token: str) -> Path:
+    """Uploaded files are named by a random token kept in this user's session for this tenant only."""
+    uploads = request.session.get("import_uploads", {})
+    entry = uploads.get(token)
+    if not entry or entry.get("tenant") != request.tenant.pk:
+        raise Http404
+    path = _upload_dir() / f"{token}.csv"
+    if not path.exists():
+        raise Http404
+    return path
+
+
+def _preview(path: Path, kind: str) -> dict:
+    with path.open("rb") as fh:
+        sample = fh.read(1 << 20)
+    encoding = detect_encoding(sample)
+    text = sample.decode(encoding, errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))[: PREVIEW_ROWS + 1]
+    header = [h.strip() for h in rows[0]] if rows else []
+    spec = KIND_SPECS[kind]
+    return {
+        "encoding": {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (BOM)", "cp932": "Shift_JIS"}.get(
+            encoding, encoding
+        ),
+        "header": [{"name": h, "known": h in spec.columns} for h in header],
+        "missing_required": [c for c in spec.required if c not in header],
+        "expected": [
+            {"name": c, "required": c in spec.required, "present": c in header} for c in spec.columns
+        ],
+        "rows": rows[1:],
+    }
+
+
+def _import_job_model():
+    try:
+        from customers.models import ImportJob  # built by the import helper
+    except ImportError:
+        return None
+    return ImportJob
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+def import_upload(request):
+    """Step 1: upload a file. Step 2 (same page): preview + dry-run report. Step 3: run the import."""
+    form = forms.ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        token = uuid.uuid4().hex
+        with (_upload_dir() / f"{token}.csv").open("wb") as out:
+            for chunk in form.cleaned_data["file"].chunks():
+                out.write(chunk)
+        uploads = request.session.get("import_uploads", {})
+        uploads[token] = {
+            "tenant": request.tenant.pk,
+            "kind": form.cleaned_data["kind"],
+            "skip_invalid": form.cleaned_data["skip_invalid"],
+            "name": form.cleaned_data["file"].name[:100],
+        }
+        request.session["import_uploads"] = uploads
+        return redirect("customers:import_check", token=token)
+    jobs = []
+    job_model = _import_job_model()
+    if job_model is not None:
+        jobs = list(job_model.objects.for_tenant(request.tenant).order_by("-pk")[:10])
+    return render(request, "customers/import_upload.html", {"form": form, "jobs": jobs})
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+def import_check(request, token: str):
+    path = _upload_path(request, token)
+    entry = request.session["import_uploads"][token]
+    preview = _preview(path, entry["kind"])
+    with path.open("rb") as fh:
+        report = run_import(
+            tenant=request.tenant, kind=entry["kind"], fileobj=fh, skip_invalid=True, dry_run=True
+        )
+    return render(
+        request,
+        "customers/import_check.html",
+        {
+            "token": token,
+            "entry": entry,
+            "preview": preview,
+            "report": report,
+            "errors_shown": report.errors[:REPORT_ERRORS_SHOWN],
+            "can_run": not preview["missing_required"]
+            and report.rows_imported > 0
+            and (entry["skip_invalid"] or not report.errors),
+        },
+    )
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+@require_POST
+def import_run(request, token: str):
+    path = _upload_path(request, token)
+    entry = request.session["import_uploads"][token]
+    job_model = _import_job_model()
+    if job_model is not None:
+        job = _start_import_job(request, job_model, path, entry)
+        if job is not None:
+            return redirect("customers:import_job", pk=job.pk)
+    # No background jobs available: import in the request (small files only reach here).
+    with path.open("rb") as fh:
+        report = run_import(
+            tenant=request.tenant, kind=entry["kind"], fileobj=fh, skip_invalid=entry["skip_invalid"]
+        )
+    path.unlink(missing_ok=True)
+    return render(request, "customers/import_done.html", {"report": report, "entry": entry})
+
+
+def _start_import_job(request, job_model, path: Path, entry: dict):
+    """Hand the file to the import helper's job service and Celery task (if their interface is present)."""
+    try:
+        from customers import services as cs
+
+        create = getattr(cs, "import_job_create", None)
+        if create is None:
+            return None
+        with path.open("rb") as fh:
+            job = create(
+                tenant=request.tenant,
+                kind=entry["kind"],
+                fileobj=fh,
+                filename=entry["name"],
+                skip_invalid=entry["skip_invalid"],
+                created_by=request.user,
+            )
+    except TypeError:
+        return None
+    path.unlink(missing_ok=True)
+    return job
+
+
+@tenant_view(write=EDIT_CUSTOMERS)
+def import_job(request, pk: int):
+    job_model = _import_job_model()
+    if job_model is None:
+        raise Http404
+    job = get_object_or_404(job_model.objects.for_tenant(request.tenant), pk=pk)
+    template = "customers/_import_progress.html" if request.htmx else "customers/import_job.html"
+    return render(request, template, {"job": job})

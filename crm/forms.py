@@ -1,0 +1,84 @@
+"""Dashboard forms of the tenancy core: the owners' settings pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import ApiKeyScope, Tenant
+from crm.roles import Role
+from crm.selectors import tenant_users
+
+TENANT_PROFILE_FIELDS = [
+    "name",
+    "sender_name",
+    "sender_email",
+    "phone",
+    "address",
+    "send_window_start",
+    "send_window_end",
+    "churn_horizon_months",
+    "six_month_check_enabled",
+]
+TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class TenantProfileForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = TENANT_PROFILE_FIELDS
+        widgets = {"send_window_start": TIME_INPUT, "send_window_end": TIME_INPUT}
+        help_texts = {
+            "sender_email": _("Reminder e-mails are sent from this address."),
+            "send_window_start": _("Reminders are only sent between these times (shop time zone)."),
+            "churn_horizon_months": _(
+                "A customer without a purchase or service for this long counts as churned."
+            ),
+        }
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("send_window_start"), data.get("send_window_end")
+        if start and end and start >= end:
+            self.add_error("send_window_end", _("The window must end after it starts."))
+        return data
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField(label=_("e-mail address"))
+    role = forms.ChoiceField(label=_("role"), choices=Role.choices, initial=Role.STAFF)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("role"), choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("name"), max_length=100, help_text=_("What the key is for, e.g. “Till export”.")
+    )
+    scope = forms.ChoiceField(label=_("scope"), choices=ApiKeyScope.choices)
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.label} <{obj.email}>" if obj.label != obj.email else obj.email
+
+
+class HandoverForm(forms.Form):
+    from_user = UserChoiceField(label=_("Leaving staff member"), queryset=None)
+    to_user = UserChoiceField(label=_("Hand over to"), queryset=None)
+    confirm = forms.BooleanField(
+        label=_("I understand every customer and open deal of the leaving staff member moves now."),
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_user"].queryset = tenant_users(tenant=tenant)
+        self.fields["to_user"].queryset = tenant_users(tenant=tenant)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_user") and data.get("from_user") == data.get("to_user"):
+            self.add_error("to_user", _("Choose a different staff member to hand over to."))
+        return data

@@ -1,0 +1,59 @@
+"""Small template helpers of the dashboard: Bootstrap classes on form widgets, yen and nav state."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.formats import number_format
+
+register = template.Library()
+
+_CHECK = {"checkbox", "radio"}
+_SELECT = {"select", "selectmultiple"}
+
+
+@register.filter
+def ui(bound_field, extra: str = ""):
+    """Render a bound field's widget with Bootstrap classes (errors also get is-invalid)."""
+    widget_type = bound_field.widget_type
+    if widget_type in _CHECK:
+        css = "form-check-input"
+    elif widget_type in _SELECT:
+        css = "form-select"
+    elif widget_type == "clearablefile" or widget_type == "file":
+        css = "form-control"
+    else:
+        css = "form-control"
+    if bound_field.errors:
+        css += " is-invalid"
+    if extra:
+        css += " " + extra
+    existing = bound_field.field.widget.attrs.get("class", "")
+    return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.filter
+def yen(value):
+    if value is None or value == "":
+        return "—"
+    return "¥" + number_format(round(value), force_grouping=True)
+
+
+@register.filter
+def pct(value):
+    if value is None:
+        return "—"
+    sign = "+" if value > 0 else ""
+    return f"{sign}{value}%"
+
+
+@register.simple_tag(takes_context=True)
+def nav_active(context, *prefixes: str) -> str:
+    """' active" aria-current="page' when the current view name starts with one of the prefixes."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    name = match.view_name if match else ""
+    return "active" if any(name == p or name.startswith(p) for p in prefixes) else ""
+
+
+@register.filter
+def absval(value):
+    return abs(value) if value is not None else value

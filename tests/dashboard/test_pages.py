@@ -1,0 +1,367 @@
+"""Every dashboard page: renders for the tenant's members, 404 across tenants, 403 for a viewer's POST."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import ApiKey, Membership
+from customers.models import Consent, Customer, CustomerTag, Handover, ServiceRecord
+from interactions.models import CallTask, Deal, DealStage, Interaction
+from tests.factories import CustomerFactory, DealFactory, ServiceRecordFactory, VehicleFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST_PAGES = [
+    "today",
+    "customers:list",
+    "customers:vehicles",
+    "deals",
+    "customers:create",
+    "customers:import",
+]
+OWNER_PAGES = ["settings_profile", "settings_members", "settings_api_keys", "settings_handover"]
+
+
+@pytest.fixture
+def shop(tenant):
+    """A customer of `tenant` with a vehicle due for 車検 this month and an open deal."""
+    customer = CustomerFactory(tenant=tenant, family_name="佐藤", given_name="花子", given_name_kana="ハナコ")
+    vehicle = VehicleFactory(
+        customer=customer, inspection_expiry=timezone.localdate(), plate_number="品川 300 さ 12-34"
+    )
+    deal = DealFactory(customer=customer, title="プリウス乗り換え")
+    return {"customer": customer, "vehicle": vehicle, "deal": deal}
+
+
+def _object_urls(shop):
+    c, v, d = shop["customer"].pk, shop["vehicle"].pk, shop["deal"].pk
+    return [
+        reverse("customers:detail", args=[c]),
+        reverse("customers:edit", args=[c]),
+        reverse("customers:vehicle", args=[v]),
+    ], [
+        (reverse("customers:consent", args=[c]), {"consent": "opted_out", "source": "phone"}),
+        (reverse("customers:log_interaction", args=[c]), {"channel": "phone", "summary": "x"}),
+        (reverse("customers:follow_up", args=[c]), {"due_date": "2030-01-01", "reason": "x"}),
+        (
+            reverse("customers:add_service", args=[c]),
+            {"vehicle": v, "date": "2030-01-01", "kind": "oil_change"},
+        ),
+        (reverse("deal_move", args=[d]), {"stage": "won"}),
+    ]
+
+
+@pytest.mark.parametrize("name", LIST_PAGES)
+def test_staff_sees_every_page(staff_client, shop, name):
+    response = staff_client.get(reverse(name))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", OWNER_PAGES)
+def test_settings_are_for_owners_only(owner_client, staff_client, name):
+    assert owner_client.get(reverse(name)).status_code == 200
+    assert staff_client.get(reverse(name)).status_code == 403
+
+
+def test_object_pages_of_another_tenant_are_404(other_client, shop):
+    gets, posts = _object_urls(shop)
+    for url in gets:
+        assert other_client.get(url).status_code == 404, url
+    for url, data in posts:
+        assert other_client.post(url, data).status_code == 404, url
+    deal = Deal.objects.for_tenant(shop["deal"].tenant).get()
+    assert deal.stage == DealStage.LEAD
+    assert (
+        not Interaction.objects.unscoped().exists()
+    )  # deliberate cross-tenant check: nothing written anywhere
+    assert not CallTask.objects.unscoped().exists()
+
+
+@pytest.mark.parametrize("name", ["today", "customers:list", "customers:vehicles", "deals"])
+def test_lists_of_another_tenant_show_none_of_our_rows(other_client, shop, name):
+    response = other_client.get(reverse(name))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "佐藤" not in body
+    assert "プリウス乗り換え" not in body
+    assert "12-34" not in body
+
+
+def test_viewer_reads_but_cannot_post(viewer_client, shop):
+    _gets, posts = _object_urls(shop)
+    assert viewer_client.get(reverse("customers:detail", args=[shop["customer"].pk])).status_code == 200
+    for url, data in posts:
+        assert viewer_client.post(url, data).status_code == 403, url
+    for name in ["customers:create", "customers:bulk", "customers:import"]:
+        assert viewer_client.post(reverse(name), {}).status_code == 403, name
+    assert viewer_client.get(reverse("customers:create")).status_code == 403
+    assert Customer.objects.for_tenant(shop["customer"].tenant).get().consent == Consent.UNKNOWN
+    assert not Interaction.objects.for_tenant(shop["customer"].tenant).exists()
+
+
+@pytest.mark.parametrize("name", OWNER_PAGES)
+def test_settings_post_needs_an_owner(manager_client, name):
+    assert manager_client.post(reverse(name), {}).status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("customers:list"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+# --- forms --------------------------------------------------------------------------------------------
+def test_customer_form_shows_postal_code_and_kana_errors(staff_client, tenant):
+    response = staff_client.post(
+        reverse("customers:create"),
+        {
+            "family_name": "山田",
+            "family_name_kana": "yamada",
+            "postal_code": "12-345",
+            "gender": "unknown",
+            "acquisition_channel": "other",
+            "acquisition_cost": 0,
+        },
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert set(form.errors) == {"family_name_kana", "postal_code"}
+    body = response.content.decode()
+    assert 'aria-invalid="true"' in body
+    assert not Customer.objects.for_tenant(tenant).exists()
+
+
+def test_customer_create_then_fix_postal_code(staff_client, tenant, staff):
+    data = {
+        "family_name": "山田",
+        "given_name": "一郎",
+        "family_name_kana": "ヤマダ",
+        "given_name_kana": "イチロウ",
+        "postal_code": "1500",
+        "gender": "unknown",
+        "acquisition_channel": "walk_in",
+        "acquisition_cost": 0,
+        "assigned_staff": staff.pk,
+        "tags": "VIP, 車検",
+    }
+    assert staff_client.post(reverse("customers:create"), data).status_code == 200
+    data["postal_code"] = "150-0001"
+    response = staff_client.post(reverse("customers:create"), data)
+    customer = Customer.objects.for_tenant(tenant).get()
+    assert response.url == reverse("customers:detail", args=[customer.pk])
+    assert (customer.postal_code, customer.assigned_staff) == ("150-0001", staff)
+    assert sorted(customer.tags.values_list("name", flat=True)) == ["VIP", "車検"]
+
+
+def test_customer_form_offers_only_this_tenants_households_and_staff(staff_client, other_owner, tenant):
+    response = staff_client.get(reverse("customers:create"))
+    staff_ids = {u.pk for u in response.context["form"].fields["assigned_staff"].queryset}
+    assert other_owner.pk not in staff_ids
+    response = staff_client.post(
+        reverse("customers:create"),
+        {
+            "family_name": "山田",
+            "gender": "unknown",
+            "acquisition_channel": "other",
+            "acquisition_cost": 0,
+            "assigned_staff": other_owner.pk,
+        },
+    )
+    assert "assigned_staff" in response.context["form"].errors
+
+
+def test_customer_edit_saves_changes(staff_client, shop):
+    c = shop["customer"]
+    response = staff_client.post(
+        reverse("customers:edit", args=[c.pk]),
+        {
+            "family_name": "佐藤",
+            "given_name": "花子",
+            "family_name_kana": "サトウ",
+            "given_name_kana": "ハナコ",
+            "postal_code": "100-0001",
+            "gender": "female",
+            "acquisition_channel": "website",
+            "acquisition_cost": 0,
+            "tags": "",
+        },
+    )
+    assert response.status_code == 302
+    c.refresh_from_db()
+    assert (c.postal_code, c.family_name_kana, c.gender) == ("100-0001", "サトウ", "female")
+
+
+# --- quick actions and bulk ---------------------------------------------------------------------------
+def test_quick_actions_write_through_services(staff_client, staff, shop):
+    c, v = shop["customer"], shop["vehicle"]
+    staff_client.post(
+        reverse("customers:log_interaction", args=[c.pk]), {"channel": "phone", "summary": "車検の案内"}
+    )
+    staff_client.post(
+        reverse("customers:follow_up", args=[c.pk]), {"due_date": "2030-01-10", "reason": "見積"}
+    )
+    staff_client.post(
+        reverse("customers:add_service", args=[c.pk]),
+        {"vehicle": v.pk, "date": "2026-01-05", "kind": "shaken"},
+    )
+    staff_client.post(reverse("customers:consent", args=[c.pk]), {"consent": "opted_in", "source": "店頭"})
+    t = c.tenant
+    interaction = Interaction.objects.for_tenant(t).get()
+    assert (interaction.summary, interaction.staff, interaction.channel) == ("車検の案内", staff, "phone")
+    assert CallTask.objects.for_tenant(t).get().reason == "見積"
+    record = ServiceRecord.objects.for_tenant(t).get()
+    assert record.kind == "shaken"
+    c.refresh_from_db()
+    assert (c.consent, c.consent_source) == (Consent.OPTED_IN, "店頭")
+    assert c.consent_at is not None
+    page = staff_client.get(reverse("customers:detail", args=[c.pk])).content.decode()
+    assert "車検の案内" in page
+
+
+def test_bulk_tag_assign_and_export(staff_client, staff, tenant, other_tenant):
+    mine = CustomerFactory.create_batch(3, tenant=tenant)
+    foreign = CustomerFactory(tenant=other_tenant)
+    ids = [c.pk for c in mine[:2]] + [foreign.pk]
+    staff_client.post(reverse("customers:bulk"), {"action": "tag", "ids": ids, "tag_name": "DM"})
+    assert CustomerTag.objects.for_tenant(tenant).count() == 2
+    assert not CustomerTag.objects.for_tenant(other_tenant).exists()
+    staff_client.post(reverse("customers:bulk"), {"action": "assign", "ids": ids, "staff": staff.pk})
+    assert Customer.objects.for_tenant(tenant).filter(assigned_staff=staff).count() == 2
+    assert Customer.objects.for_tenant(other_tenant).get().assigned_staff is None
+    mine[0].family_name = "=cmd"
+    mine[0].save()
+    response = staff_client.post(reverse("customers:bulk"), {"action": "export", "ids": ids})
+    body = b"".join(response.streaming_content).decode()
+    lines = body.lstrip("\ufeff").strip().splitlines()
+    assert len(lines) == 3  # header + the two own customers
+    assert "'=cmd" in body
+
+
+def test_customer_list_filters(staff_client, tenant, staff):
+    a = CustomerFactory(
+        tenant=tenant,
+        family_name="青木",
+        consent=Consent.OPTED_OUT,
+        birthday=timezone.localdate().replace(month=3, day=3),
+    )
+    b = CustomerFactory(tenant=tenant, family_name="馬場", assigned_staff=staff)
+    VehicleFactory(customer=b, inspection_expiry=timezone.localdate() + timedelta(days=10))
+    VehicleFactory(customer=a, inspection_expiry=timezone.localdate() + timedelta(days=200))
+
+    def names(**params):
+        response = staff_client.get(reverse("customers:list"), params)
+        return [c.family_name for c in response.context["page"]]
+
+    assert names(consent="opted_out") == ["青木"]
+    assert names(staff=staff.pk) == ["馬場"]
+    assert names(birthday_month=3) == ["青木"]
+    to = (timezone.localdate() + timedelta(days=30)).isoformat()
+    assert names(inspection_from=timezone.localdate().isoformat(), inspection_to=to) == ["馬場"]
+    assert names(sort="inspection") == ["馬場", "青木"]
+    assert names(q="馬場") == ["馬場"]
+
+
+# --- deals --------------------------------------------------------------------------------------------
+def test_deal_move_and_lost_needs_a_reason(staff_client, shop):
+    deal = shop["deal"]
+    url = reverse("deal_move", args=[deal.pk])
+    staff_client.post(url, {"stage": "proposal"})
+    deal.refresh_from_db()
+    assert deal.stage == DealStage.PROPOSAL
+    response = staff_client.post(url, {"stage": "lost", "lost_reason": ""}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    deal.refresh_from_db()
+    assert deal.stage == DealStage.PROPOSAL
+    staff_client.post(url, {"stage": "lost", "lost_reason": "他社で購入"})
+    deal.refresh_from_db()
+    assert (deal.stage, deal.lost_reason) == (DealStage.LOST, "他社で購入")
+    assert deal.closed_at is not None
+
+
+# --- settings -----------------------------------------------------------------------------------------
+def test_owner_updates_profile_with_window_check(owner_client, tenant):
+    data = {
+        "name": "Shop A",
+        "sender_name": "A自動車",
+        "sender_email": "info@a.jp",
+        "phone": "",
+        "address": "",
+        "send_window_start": "19:00",
+        "send_window_end": "09:00",
+        "churn_horizon_months": 24,
+    }
+    response = owner_client.post(reverse("settings_profile"), data)
+    assert "send_window_end" in response.context["form"].errors
+    data["send_window_start"] = "08:30"
+    owner_client.post(reverse("settings_profile"), data)
+    tenant.refresh_from_db()
+    assert (tenant.sender_name, tenant.churn_horizon_months, str(tenant.send_window_start)) == (
+        "A自動車",
+        24,
+        "08:30:00",
+    )
+
+
+def test_owner_adds_member_invites_new_user_and_changes_role(owner_client, tenant, staff, mailoutbox):
+    owner_client.post(reverse("settings_members"), {"email": "new@shop.test", "role": "viewer"})
+    m = Membership.objects.for_tenant(tenant).get(user__email="new@shop.test")
+    assert m.role == "viewer"
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["new@shop.test"]
+    staff_m = Membership.objects.for_tenant(tenant).get(user=staff)
+    owner_client.post(reverse("settings_member_role", args=[staff_m.pk]), {"role": "manager"})
+    staff_m.refresh_from_db()
+    assert staff_m.role == "manager"
+
+
+def test_member_role_of_another_tenant_is_404(other_client, staff, tenant):
+    m = Membership.objects.for_tenant(tenant).get(user=staff)
+    assert (
+        other_client.post(reverse("settings_member_role", args=[m.pk]), {"role": "owner"}).status_code == 404
+    )
+    m.refresh_from_db()
+    assert m.role == "staff"
+
+
+def test_api_key_shown_once_then_revoked(owner_client, tenant, other_client):
+    response = owner_client.post(reverse("settings_api_keys"), {"name": "レジ連携", "scope": "write"})
+    raw = response.context["raw_key"]
+    assert raw.startswith("kzn_") and raw in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert raw not in owner_client.get(reverse("settings_api_keys")).content.decode()
+    key = ApiKey.objects.for_tenant(tenant).get()
+    assert other_client.post(reverse("settings_api_key_revoke", args=[key.pk])).status_code == 404
+    owner_client.post(reverse("settings_api_key_revoke", args=[key.pk]))
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_handover_needs_confirmation(owner_client, owner, staff, manager, tenant):
+    CustomerFactory.create_batch(3, tenant=tenant, assigned_staff=staff)
+    data = {"from_user": staff.pk, "to_user": manager.pk}
+    response = owner_client.post(reverse("settings_handover"), data)
+    assert "confirm" in response.context["form"].errors
+    assert Customer.objects.for_tenant(tenant).filter(assigned_staff=staff).count() == 3
+    owner_client.post(reverse("settings_handover"), {**data, "confirm": "on"})
+    assert Customer.objects.for_tenant(tenant).filter(assigned_staff=manager).count() == 3
+    assert Handover.objects.for_tenant(tenant).get().customers_moved == 3
+
+
+# --- Today --------------------------------------------------------------------------------------------
+def test_today_lists_due_inspections_checkups_and_my_calls(staff_client, staff, shop, tenant):
+    today = timezone.localdate()
+    record = ServiceRecordFactory(
+        vehicle=shop["vehicle"], kind="check_12m", date=today.replace(year=today.year - 1)
+    )
+    ServiceRecord.objects.for_tenant(tenant).filter(pk=record.pk).update(next_due=today)
+    CallTask.objects.create(
+        tenant=tenant, customer=shop["customer"], assigned_to=staff, due_date=today, reason="車検見積の連絡"
+    )
+    response = staff_client.get(reverse("today"))
+    assert [v.pk for v in response.context["inspections"]] == [shop["vehicle"].pk]
+    assert [s.pk for s in response.context["checkups"]] == [record.pk]
+    body = response.content.decode()
+    assert "車検見積の連絡" in body and "プリウス乗り換え" in body
