@@ -472,13 +472,15 @@ def ltv_by_channel(*, tenant: Tenant) -> list[dict]:
 
 def customer_ltv_get(*, tenant: Tenant, customer_id: int) -> dict:
     """Historical and predicted value of one customer; 404 for another tenant's customer."""
-    rfm = customer_rfm_get(tenant=tenant, customer_id=customer_id)
+    if not Customer.objects.for_tenant(tenant).filter(pk=customer_id).exists():
+        raise Http404
+    rfm = CustomerRFM.objects.for_tenant(tenant).filter(customer_id=customer_id).first()
     predicted = CustomerLTV.objects.for_tenant(tenant).filter(customer_id=customer_id).first()
     return {
         "customer_id": customer_id,
-        "revenue_to_date": rfm.revenue_to_date,
-        "gross_profit_to_date": rfm.gross_profit_to_date,
-        "transactions_to_date": rfm.transactions_to_date,
+        "revenue_to_date": rfm.revenue_to_date if rfm else None,
+        "gross_profit_to_date": rfm.gross_profit_to_date if rfm else None,
+        "transactions_to_date": rfm.transactions_to_date if rfm else None,
         "insufficient_history": predicted.insufficient_history if predicted else True,
         "expected_purchases_12m": predicted.expected_purchases_12m if predicted else None,
         "p_alive": predicted.p_alive if predicted else None,

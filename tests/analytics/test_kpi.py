@@ -117,7 +117,8 @@ def test_lmdi_with_an_empty_month_gives_the_change_to_customers():
     empty = {"sales": 0, "customers": 0, "transactions": 0}
     full = {"sales": 30_000, "customers": 2, "transactions": 3}
     assert lmdi(empty, full) == {
-        "change": 30_000, "customers": 30_000.0, "frequency": 0.0, "unit_price": 0.0, "main_driver": "customers",
+        "change": 30_000, "customers": 30_000.0, "frequency": 0.0, "unit_price": 0.0,
+        "main_driver": "customers",
     }  # fmt: skip
     assert lmdi(full, empty)["customers"] == -30_000.0
     assert lmdi(None, full) is None
@@ -202,7 +203,7 @@ def test_kpi_cards_compare_month_last_month_and_last_year(tenant):
         (1, 365 + 366 + 365 + 31, 20_000, "purchase"),
         (0, 365 + 366 + 365 + 365 + 31, 30_000, "purchase"),  # 2026-02-01: one customer, higher spend
     ]
-    _t, customers, frame = build_shop(2, rows, tenant=tenant)
+    build_shop(2, rows, tenant=tenant)
     kpi_refresh(tenant=tenant, as_of=date(2026, 2, 28))
 
     cards = selectors.kpi_cards(tenant=tenant, month=date(2026, 2, 14))
