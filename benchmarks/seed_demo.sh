@@ -9,4 +9,4 @@ db=kizuna_bench_seed
 psql "$base/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 export DATABASE_URL="$base/$db" KIZUNA_VAR_DIR=var/bench-seed
 .venv/bin/python manage.py migrate -v0
-/usr/bin/time -f "wall %e s, peak RSS %M KiB" .venv/bin/python manage.py seed_demo --tenant bench-big --customers "$customers"
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" .venv/bin/python manage.py seed_demo --tenant bench-big --customers "$customers" --no-refresh

@@ -42,8 +42,10 @@ def model_update(
 def tenant_create(
     *, slug: str, name: str, owner_email: str, owner_password: str | None = None, **fields
 ) -> Tenant:
-    """Create a tenant with its owner (a new or existing user) and its default purchase categories."""
+    """Create a tenant with its owner (a new or existing user), its default purchase categories and its
+    default reminder rules with Japanese and English templates, so a new shop starts working at once."""
     from customers.services import purchase_categories_create_defaults
+    from reminders.services import reminder_defaults_create
 
     tenant = Tenant(slug=slug, name=name, **fields)
     tenant.full_clean()
@@ -53,6 +55,7 @@ def tenant_create(
         owner = User.objects.create_user(email=owner_email, password=owner_password)
     membership_create(tenant=tenant, user=owner, role=Role.OWNER)
     purchase_categories_create_defaults(tenant=tenant)
+    reminder_defaults_create(tenant=tenant)
     return tenant
 
 

@@ -725,7 +725,7 @@ class DemoGenerator:
                     self.now,
                 )
             )
-        if self.kind == "dealer" and archetype != "churned" and rng.random() < 0.08:
+        if self.kind == "dealer" and archetype != "churned" and rng.random() < 0.2:
             stage = rng.choices(
                 ("lead", "contacted", "proposal", "negotiation", "won", "lost"), weights=(3, 3, 2, 2, 2, 2)
             )[0]

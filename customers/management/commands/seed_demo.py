@@ -12,11 +12,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.services import analytics_refresh_tenant
 from crm.models import Membership, Tenant, User
 from crm.roles import Role
 from crm.services import membership_create, tenant_create
 from customers.demo import DEMO_TENANTS, demo_users, seed_tenant
 from customers.models import Customer
+from reminders.planner import plan_reminders
 
 DEMO_PASSWORD = "kizuna-demo"  # noqa: S105 — documented demo login, never used outside demo tenants
 
@@ -37,6 +39,11 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="skip tenants that already have customers"
         )
         parser.add_argument("--reset", action="store_true", help="delete the tenant's customers first")
+        parser.add_argument(
+            "--no-refresh",
+            action="store_true",
+            help="skip the analytics refresh and reminder planning (benchmarks time them apart)",
+        )
 
     def handle(self, *args, **opts):
         today = opts["today"] or timezone.localdate()
@@ -103,6 +110,11 @@ class Command(BaseCommand):
             )
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
+            if not opts["no_refresh"] and not opts["tenants"]:
+                # A demo shop opens with fresh RFM segments, KPIs, LTV and this month's reminders planned.
+                analytics_refresh_tenant(tenant=tenant, as_of=today)
+                planned = plan_reminders(on=today, tenant_id=tenant.pk)
+                self.stdout.write(f"{slug}: analytics refreshed, reminders planned {planned}")
             if not opts["tenants"]:
                 self.stdout.write(f"{slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         elapsed = time.perf_counter() - started
