@@ -9,6 +9,7 @@ or fill memory. Checks happen at save time (with line and reason) and again at r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -134,14 +135,24 @@ def validate_template(source: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str):
+    """Checked and compiled once per worker process: the same few templates render thousands of times."""
+    _check_ast(source)
+    try:
+        return ENV.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateRejected(exc.message or _("Syntax error."), exc.lineno) from exc
+
+
 def render(source: str, context: dict[str, str]) -> str:
     """Render a template with whitelisted string fields only. Raises TemplateRejected."""
-    _check_ast(source)
+    template = _compiled(source)
     safe_context = {k: str(v) for k, v in context.items() if k in ALLOWED_FIELDS}
     try:
         out = []
         size = 0
-        for chunk in ENV.from_string(source).generate(**safe_context):
+        for chunk in template.generate(**safe_context):
             size += len(chunk)
             if size > MAX_OUTPUT_CHARS:
                 raise TemplateRejected(_("The template output is too long."))

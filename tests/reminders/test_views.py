@@ -231,3 +231,20 @@ def test_after_unsubscribing_no_reminder_email_is_sent(tenant, rules, on, settin
     assert mail.outbox == []
     assert ReminderRule.objects.for_tenant(tenant).count() == 8
     assert customer.reminders.get().status == ReminderStatus.CALL_TASK
+
+
+def test_manager_edits_a_template_and_the_change_is_saved(manager_client, tenant, a_rule):
+    template = a_rule.template
+    response = manager_client.post(
+        reverse("reminders:template_edit", args=[template.pk]),
+        {
+            "name": template.name,
+            "language": "ja",
+            "subject": "【{{ shop_name }}】車検",
+            "body": "{{ customer_name }}",
+        },
+    )
+
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert (template.subject, template.body) == ("【{{ shop_name }}】車検", "{{ customer_name }}")

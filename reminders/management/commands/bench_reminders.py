@@ -1,0 +1,323 @@
+# ruff: noqa: S608 -- SQL built from constants; the only inputs are integers passed as parameters.
+"""Benchmark of the reminder planner and dispatcher (PostgreSQL + Redis; use a throw-away database).
+
+    DATABASE_URL=postgres://…/kizuna_bench CELERY_BROKER_URL=redis://…/1 \\
+        python manage.py bench_reminders --plan --tenants 1000 --vehicles 1000000
+    … python manage.py bench_reminders --dispatch 20000
+
+--plan generates the tenants, customers and vehicles with set-based SQL (no ORM loop), then times
+`plan_reminders` twice (the second run must create nothing). --dispatch starts an aiosmtpd sink in
+this process and one Celery worker of two processes, and measures messages/s and worker memory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from crm.models import Tenant
+from reminders.models import Reminder
+from reminders.planner import plan_reminders
+from reminders.services import reminder_defaults_create
+
+PREFIX = "rbench-"
+
+
+class Command(BaseCommand):
+    help = "Benchmark reminder planning (1,000 tenants / 1,000,000 vehicles) and dispatch to an SMTP sink."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--plan", action="store_true")
+        parser.add_argument("--tenants", type=int, default=1000)
+        parser.add_argument("--vehicles", type=int, default=1_000_000)
+        parser.add_argument("--dispatch", type=int, default=0, help="messages to send through the worker")
+        parser.add_argument("--concurrency", type=int, default=2)
+
+    def handle(self, *args, **opts):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_reminders needs PostgreSQL (DATABASE_URL=postgres://…)")
+        self.stdout.write(self._machine())
+        if opts["plan"]:
+            self._bench_plan(opts["tenants"], opts["vehicles"])
+        if opts["dispatch"]:
+            self._bench_dispatch(opts["dispatch"], opts["concurrency"])
+
+    # --- environment ----------------------------------------------------------------------------
+    def _machine(self) -> str:
+        with connection.cursor() as c:
+            c.execute("SHOW server_version")
+            pg = c.fetchone()[0]
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        mem_kb = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
+        return f"machine: nproc={os.cpu_count()} RAM={mem_kb / 1024 / 1024:.1f} GiB PostgreSQL {pg}"
+
+    # --- planning ---------------------------------------------------------------------------------
+    def _bench_plan(self, n_tenants: int, n_vehicles: int) -> None:
+        started = time.perf_counter()
+        existing = Tenant.objects.filter(slug__startswith=PREFIX).exclude(slug=PREFIX + "dispatch").count()
+        if existing == 0:
+            self._generate(n_tenants, n_vehicles)
+            self.stdout.write(f"data generated in {time.perf_counter() - started:.1f}s")
+        elif existing != n_tenants:
+            raise CommandError(f"{existing} bench tenants exist, not {n_tenants}: use a fresh database")
+        with connection.cursor() as c:
+            # Reusing generated data: forget earlier plans so run 1 plans from scratch.
+            c.execute(
+                "DELETE FROM reminders_reminder WHERE tenant_id IN (SELECT id FROM crm_tenant WHERE slug "
+                "LIKE %s)",
+                [PREFIX + "%"],
+            )
+            c.execute(
+                "SELECT count(*) FROM customers_vehicle v JOIN crm_tenant t ON t.id = v.tenant_id "
+                "AND t.slug LIKE %s",
+                [PREFIX + "%"],
+            )
+            self.stdout.write(f"{n_tenants} tenants, {c.fetchone()[0]} vehicles (one customer each)")
+        with connection.cursor() as c:
+            c.execute("ANALYZE")
+        on = timezone.localdate()
+        for run in (1, 2):
+            t0 = time.perf_counter()
+            created = plan_reminders(on=on)
+            elapsed = time.perf_counter() - t0
+            self.stdout.write(
+                f"plan run {run}: {elapsed:.2f}s, created {sum(created.values())} reminders {dict(created)}"
+            )
+
+    @transaction.atomic
+    def _generate(self, n_tenants: int, n_vehicles: int) -> None:
+        with connection.cursor() as c:
+            c.execute(
+                "INSERT INTO crm_tenant (slug, name, time_zone, currency, sender_email, sender_name, phone, "
+                "address, send_window_start, send_window_end, six_month_check_enabled, churn_horizon_months, "
+                "created_at) SELECT %s || lpad(g::text, 4, '0'), 'Bench ' || g, 'Asia/Tokyo', 'JPY', "
+                "'info@bench' || g || '.test', '', '03-0000-0000', '東京都', '09:00', '19:00', g %% 2 = 0, "
+                "18, now() "
+                "FROM generate_series(1, %s) g",
+                [PREFIX, n_tenants],
+            )
+        # Rules and templates: made once through the service, then copied set-based to every tenant.
+        first = Tenant.objects.filter(slug__startswith=PREFIX).order_by("id").first()
+        reminder_defaults_create(tenant=first)
+        with connection.cursor() as c:
+            others = "SELECT id FROM crm_tenant WHERE slug LIKE %s AND id <> %s"
+            args = [PREFIX + "%", first.pk]
+            c.execute(
+                "INSERT INTO reminders_remindertemplate (tenant_id, name, language, subject, body, "
+                "updated_at) "
+                f"SELECT t.id, x.name, x.language, x.subject, x.body, now() FROM ({others}) t "
+                "CROSS JOIN reminders_remindertemplate x WHERE x.tenant_id = %s",
+                [*args, first.pk],
+            )
+            c.execute(
+                "INSERT INTO reminders_reminderrule (tenant_id, name, kind, template_id, is_active, "
+                "season_months, "
+                "season_day, audience_segment, audience_tag, created_at) "
+                "SELECT t.id, x.name, x.kind, tt.id, x.is_active, x.season_months, x.season_day, "
+                f"x.audience_segment, x.audience_tag, now() FROM ({others}) t "
+                "CROSS JOIN reminders_reminderrule x JOIN reminders_remindertemplate xt ON xt.id = "
+                "x.template_id "
+                "JOIN reminders_remindertemplate tt ON tt.tenant_id = t.id AND tt.name = xt.name "
+                "AND tt.language = xt.language WHERE x.tenant_id = %s",
+                [*args, first.pk],
+            )
+            c.execute(
+                "INSERT INTO reminders_reminderstep (tenant_id, rule_id, step, offset_days, month) "
+                "SELECT r.tenant_id, r.id, s.step, s.offset_days, s.month FROM reminders_reminderrule r "
+                "JOIN crm_tenant t ON t.id = r.tenant_id AND t.slug LIKE %s AND t.id <> %s "
+                "JOIN reminders_reminderrule x ON x.tenant_id = %s AND x.name = r.name "
+                "JOIN reminders_reminderstep s ON s.rule_id = x.id",
+                [*args, first.pk],
+            )
+            c.execute(
+                "INSERT INTO customers_purchasecategory (tenant_id, code, name) SELECT id, 'other', 'Other' "
+                "FROM crm_tenant WHERE slug LIKE %s ON CONFLICT DO NOTHING",
+                [PREFIX + "%"],
+            )
+            tenant_ids = "(SELECT array_agg(id ORDER BY id) AS ids FROM crm_tenant WHERE slug LIKE %s)"
+            # One customer and one vehicle per row; expiries spread over two years, birthdays over a year.
+            c.execute(
+                "INSERT INTO customers_customer (tenant_id, created_at, updated_at, external_ref, "
+                "family_name, "
+                "given_name, family_name_kana, given_name_kana, email, phone, postal_code, prefecture, "
+                "address, "
+                "birthday, gender, acquisition_channel, acquisition_cost, consent, consent_at, "
+                "consent_source, notes) "
+                "SELECT t.ids[1 + g %% array_length(t.ids, 1)], now(), now(), '', "
+                "'山田', '太郎' || g, '', '', "
+                "'c' || g || '@example.jp', '', '', '', '', DATE '1960-01-01' + (g * 37 %% 20000), "
+                "'unknown', "
+                "'other', 0, CASE WHEN g %% 5 = 0 THEN 'unknown' ELSE 'opted_in' END, now(), 'bench', '' "
+                f"FROM {tenant_ids} t, generate_series(1, %s) g",
+                [PREFIX + "%", n_vehicles],
+            )
+            c.execute(
+                "INSERT INTO customers_vehicle (tenant_id, created_at, updated_at, customer_id, "
+                "external_ref, "
+                "maker, model_name, grade, plate_number, vin, inspection_expiry, status) "
+                "SELECT c.tenant_id, now(), now(), c.id, '', 'トヨタ', 'プリウス', '', '', '', "
+                "CURRENT_DATE + (c.id %% 730)::int - 30, 'owned' FROM customers_customer c "
+                "JOIN crm_tenant t ON t.id = c.tenant_id AND t.slug LIKE %s",
+                [PREFIX + "%"],
+            )
+            # A 車検 two years before expiry for one vehicle in five (drives the 12-month and 6-month checks).
+            c.execute(
+                "INSERT INTO customers_servicerecord (tenant_id, created_at, updated_at, customer_id, "
+                "vehicle_id, "
+                "external_ref, date, kind, amount, gross_profit, notes) "
+                "SELECT v.tenant_id, now(), now(), v.customer_id, v.id, '', v.inspection_expiry - 730, "
+                "'shaken', "
+                "100000, 30000, '' FROM customers_vehicle v JOIN crm_tenant t ON t.id = v.tenant_id "
+                "AND t.slug LIKE %s WHERE v.id %% 5 = 0",
+                [PREFIX + "%"],
+            )
+            # A first purchase in the last 200 days for one customer in ten (follow-up and nurture).
+            c.execute(
+                "INSERT INTO customers_purchase (tenant_id, created_at, updated_at, customer_id, "
+                "external_ref, "
+                "date, category_id, amount, gross_profit, is_refund, description) "
+                "SELECT c.tenant_id, now(), now(), c.id, '', CURRENT_DATE - (c.id %% 200)::int, pc.id, "
+                "50000, "
+                "10000, false, '' FROM customers_customer c JOIN crm_tenant t ON t.id = c.tenant_id "
+                "AND t.slug LIKE %s JOIN customers_purchasecategory pc ON pc.tenant_id = c.tenant_id "
+                "AND pc.code = 'other' WHERE c.id %% 10 = 0",
+                [PREFIX + "%"],
+            )
+
+    # --- dispatch ---------------------------------------------------------------------------------
+    def _bench_dispatch(self, n: int, concurrency: int) -> None:
+        from aiosmtpd.controller import Controller
+
+        from reminders.tasks import dispatch_due_reminders
+
+        slug = PREFIX + "dispatch"
+        Tenant.objects.filter(slug=slug).delete()
+        tenant = Tenant.objects.create(
+            slug=slug,
+            name="Dispatch bench",
+            sender_email="info@dispatch.test",
+            phone="03-0000-0000",
+            address="東京都",
+            send_window_start="00:00",
+            send_window_end="23:59:59",
+        )
+        reminder_defaults_create(tenant=tenant)
+        with connection.cursor() as c:
+            c.execute(
+                "INSERT INTO customers_customer (tenant_id, created_at, updated_at, external_ref, "
+                "family_name, "
+                "given_name, family_name_kana, given_name_kana, email, phone, postal_code, prefecture, "
+                "address, "
+                "gender, acquisition_channel, acquisition_cost, consent, consent_at, consent_source, notes) "
+                "SELECT %s, now(), now(), '', '山田', '太郎' || g, '', '', "
+                "'d' || g || '@example.jp', '', '', "
+                "'', "
+                "'', 'unknown', 'other', 0, 'opted_in', now(), 'bench', '' FROM generate_series(1, %s) g",
+                [tenant.pk, n],
+            )
+            c.execute(
+                "INSERT INTO customers_vehicle (tenant_id, created_at, updated_at, customer_id, "
+                "external_ref, "
+                "maker, model_name, grade, plate_number, vin, inspection_expiry, status) "
+                "SELECT tenant_id, now(), now(), id, '', 'トヨタ', 'プリウス', '', '品川 300 さ 12-34', '', "
+                "CURRENT_DATE + 30, 'owned' FROM customers_customer WHERE tenant_id = %s",
+                [tenant.pk],
+            )
+        planned = sum(plan_reminders(tenant_id=tenant.pk).values())
+        self.stdout.write(f"dispatch bench: {planned} reminders planned")
+
+        received = [0]
+        lock = threading.Lock()
+
+        class Sink:
+            async def handle_DATA(self, server, session, envelope):
+                with lock:
+                    received[0] += 1
+                return "250 OK"
+
+        sink = Controller(Sink(), hostname="127.0.0.1", port=0)
+        sink.start()
+        port = sink.server.sockets[0].getsockname()[1]
+        db = settings.DATABASES["default"]
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=(
+                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+            ),
+            EMAIL_URL=f"smtp://127.0.0.1:{port}",
+            DEBUG="false",
+        )
+        celery = str(Path(sys.executable).with_name("celery"))
+        worker = subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "crm",
+                "worker",
+                "-P",
+                "prefork",
+                "-c",
+                str(concurrency),
+                "-l",
+                "warning",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                "reminders-bench@%h",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(8)  # worker start-up is not part of the measurement
+            t0 = time.perf_counter()
+            dispatch_due_reminders.delay()
+            rss_samples = []
+            last = (t0, 0)
+            while received[0] < planned:
+                time.sleep(5)
+                now, count = time.perf_counter(), received[0]
+                rss = _tree_rss_mb(worker.pid)
+                rss_samples.append(rss)
+                self.stdout.write(
+                    f"  t={now - t0:6.1f}s received={count:7d} "
+                    f"rate={(count - last[1]) / (now - last[0]):6.1f}/s "
+                    f"worker RSS={rss:.0f} MB"
+                )
+                last = (now, count)
+                if now - t0 > 3600:
+                    break
+            elapsed = time.perf_counter() - t0
+            sent = Reminder.objects.for_tenant(tenant).filter(status="sent").count()
+            self.stdout.write(
+                f"dispatch: {received[0]} messages in {elapsed:.1f}s = {received[0] / elapsed:.1f} msg/s "
+                f"({sent} rows marked sent); worker RSS min/max "
+                f"{min(rss_samples):.0f}/{max(rss_samples):.0f} MB"
+            )
+        finally:
+            os.killpg(worker.pid, 15)
+            worker.wait(30)
+            sink.stop()
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the prefork pool), in MB."""
+    out = subprocess.run(
+        ["ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return sum(int(x) for x in out.split()) / 1024
