@@ -103,7 +103,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard:today"
+LOGIN_REDIRECT_URL = "today"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "ja"
@@ -200,6 +200,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm.api_auth.StableCursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["crm.api_auth.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Integrations send JSON; the CSV import endpoint declares multipart itself.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "crm.api_auth.SchemaPointerMetadata",
     "DEFAULT_SCHEMA_CLASS": "crm.api_schema.KizunaAutoSchema",
     "EXCEPTION_HANDLER": "crm.errors.api_exception_handler",
     "UNICODE_JSON": True,

@@ -110,3 +110,11 @@ def test_anonymous_users_are_sent_to_login(client):
     response = client.get(reverse("customers:list"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_demo_style_login_lands_on_today_with_own_tenant(owner, tenant, client):
+    response = client.post(reverse("login"), {"username": owner.email, "password": "kizuna-test-pass-1"})
+    assert response.status_code == 302
+    assert response.url == reverse("today")
+    assert client.get(response.url).status_code == 200
+    assert client.session[SESSION_KEY] == tenant.pk
