@@ -91,7 +91,7 @@ def _simulated_rows(n_customers: int, seed: int) -> list[tuple]:
 
 @pytest.mark.django_db
 def test_fit_stores_parameters_holdout_and_labels_one_time_buyers(tenant, other_tenant):
-    _t, customers, frame = build_shop(120, _simulated_rows(120, seed=3), tenant=tenant)
+    _t, _customers, frame = build_shop(120, _simulated_rows(120, seed=3), tenant=tenant)
     build_shop(30, _simulated_rows(30, seed=4), tenant=other_tenant)
     as_of = date(2026, 3, 1)
 
