@@ -1,10 +1,13 @@
 """RFM scores and segments against an independent pandas reference on random histories."""
 
+from datetime import date
+
 import pytest
+from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.models import DEFAULT_SEGMENT_MAP, CustomerRFM, SegmentSnapshot
+from analytics.models import DEFAULT_SEGMENT_MAP, CustomerRFM, SegmentSnapshot, validate_segment_map
 from analytics.services import analytics_settings_update, rfm_refresh
 from tests.analytics.helpers import AS_OF, build_shop, history, plain, reference_rfm
 
@@ -56,3 +59,50 @@ def test_default_segment_map_covers_every_cell_once():
     cells = [f"{r}{f}" for r in range(1, 6) for f in range(1, 6)]
     assert sorted(DEFAULT_SEGMENT_MAP) == cells
     assert len(set(DEFAULT_SEGMENT_MAP.values())) == 11  # every named segment is reachable
+
+
+@pytest.mark.django_db
+def test_identical_customers_get_identical_scores_whatever_the_row_order(tenant):
+    """Six customers with the same single purchase and one big spender: ties are never split."""
+    rows = [(i, 1500, 10_000, "purchase") for i in range(6)] + [(6, 1530, 90_000, "purchase")]
+    _t, customers, _frame = build_shop(8, rows[::-1], tenant=tenant)  # reversed insertion order
+
+    rfm_refresh(tenant=tenant, as_of=AS_OF)
+
+    by_id = {r.customer_id: r for r in CustomerRFM.objects.for_tenant(tenant)}
+    tied = {(by_id[c.pk].r_score, by_id[c.pk].f_score, by_id[c.pk].m_score) for c in customers[:6]}
+    assert tied == {(1, 1, 1)}
+    assert (by_id[customers[6].pk].r_score, by_id[customers[6].pk].m_score) == (5, 5)
+    assert by_id[customers[6].pk].segment == "new"  # R5 F1
+    assert by_id[customers[7].pk].segment == "no_purchase" and by_id[customers[7].pk].r_score is None
+
+
+@pytest.mark.django_db
+def test_refund_only_day_is_not_a_transaction_day_but_reduces_monetary(tenant):
+    rows = [(0, 1400, 50_000, "purchase"), (0, 1500, 20_000, "refund"), (1, 1500, 30_000, "refund")]
+    _t, customers, _frame = build_shop(2, rows, tenant=tenant)
+
+    rfm_refresh(tenant=tenant, as_of=AS_OF)
+
+    first = CustomerRFM.objects.for_tenant(tenant).get(customer=customers[0])
+    assert (first.frequency, first.monetary, first.average) == (1, 30_000, 30_000)
+    assert first.last_transaction == date(2025, 11, 1)  # the purchase, not the later refund
+    refund_only = CustomerRFM.objects.for_tenant(tenant).get(customer=customers[1])
+    assert (refund_only.segment, refund_only.frequency, refund_only.monetary) == ("no_purchase", 0, -30_000)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.pop("11"),
+        lambda m: m.update({"66": "lost"}),
+        lambda m: m.update({"11": "no_purchase"}),
+        lambda m: m.update({"11": "vip"}),
+    ],
+)
+def test_segment_map_validation_rejects_gaps_extras_and_unknown_segments(change):
+    broken = dict(DEFAULT_SEGMENT_MAP)
+    change(broken)
+    with pytest.raises(ValidationError):
+        validate_segment_map(broken)
+    validate_segment_map(dict(DEFAULT_SEGMENT_MAP))  # the default passes
