@@ -157,7 +157,9 @@ class CustomerFilterForm(forms.Form):
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].queryset = Tag.objects.for_tenant(tenant)
+        self.fields["tag"].empty_label = _("Any")
         self.fields["staff"].queryset = tenant_users(tenant=tenant)
+        self.fields["staff"].empty_label = _("Any")
         try:
             from analytics.models import Segment
 

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import BigIntegerField, CharField, DateField, F, Min, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, TruncDate
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -168,9 +168,10 @@ def customer_timeline(*, tenant, customer_id: int, limit: int = TIMELINE_LIMIT) 
     long the customer's history is.
     """
 
-    def shape(qs, *, kind, when, title, amount, note):
+    def shape(qs, *, kind, when, title, amount, note, when_is_datetime=False):
         return qs.annotate(
-            t_when=Cast(when, DateField()),
+            # A datetime becomes the shop's local date (TruncDate uses the active time zone).
+            t_when=TruncDate(when) if when_is_datetime else Cast(when, DateField()),
             t_kind=Value(kind, output_field=CharField()),
             t_id=F("pk"),
             t_title=Cast(title, CharField()),
@@ -191,11 +192,13 @@ def customer_timeline(*, tenant, customer_id: int, limit: int = TIMELINE_LIMIT) 
         ),
         shape(
             Interaction.objects.for_tenant(tenant).filter(customer_id=customer_id).order_by(),
-            kind="interaction", when="occurred_at", title="channel", amount=None, note="summary",
+            kind="interaction", when="occurred_at", when_is_datetime=True, title="channel", amount=None,
+            note="summary",
         ),
         shape(
             Deal.objects.for_tenant(tenant).filter(customer_id=customer_id),
-            kind="deal", when="created_at", title="title", amount="expected_amount", note="stage",
+            kind="deal", when="created_at", when_is_datetime=True, title="title", amount="expected_amount",
+            note="stage",
         ),
     ]  # fmt: skip
     try:
@@ -206,7 +209,7 @@ def customer_timeline(*, tenant, customer_id: int, limit: int = TIMELINE_LIMIT) 
                 Reminder.objects.for_tenant(tenant).filter(
                     customer_id=customer_id, status=ReminderStatus.SENT, sent_at__isnull=False
                 ),
-                kind="reminder", when="sent_at", title="rule__name", amount=None,
+                kind="reminder", when="sent_at", when_is_datetime=True, title="rule__name", amount=None,
                 note=Concat(Value(""), "reason"),
             )
         )  # fmt: skip
