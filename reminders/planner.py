@@ -24,7 +24,7 @@ from customers.models import ServiceKind, VehicleStatus
 from reminders.models import ReminderStatus, RuleKind
 
 LOOKBACK_DAYS = 3
-HORIZON_DAYS = 14
+HORIZON_DAYS = 7
 # A 車検 recorded within this many days before the expiry counts as "done" for the after-expiry step.
 SHAKEN_DONE_WINDOW_DAYS = 180
 # A 12-month check falling this close to the next 車検 is skipped: the 車検 covers it.

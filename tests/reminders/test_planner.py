@@ -209,3 +209,21 @@ def test_inactive_rules_plan_nothing(tenant, rules, on):
     VehicleFactory(customer__tenant=tenant, inspection_expiry=on + timedelta(days=30))
     plan_reminders(on=on)
     assert _rows(tenant) == []
+
+
+def test_plan_reminders_command_for_one_tenant_and_date(tenant, other_tenant, rules, on):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    reminder_defaults_create(tenant=other_tenant)
+    VehicleFactory(customer__tenant=tenant, inspection_expiry=on + timedelta(days=30))
+    VehicleFactory(customer__tenant=other_tenant, inspection_expiry=on + timedelta(days=30))
+    out = StringIO()
+
+    call_command("plan_reminders", "--date", on.isoformat(), "--tenant", "shop-a", stdout=out)
+
+    assert "planned 1 reminders" in out.getvalue()
+    assert Reminder.objects.for_tenant(other_tenant).count() == 0
+    with pytest.raises(CommandError):
+        call_command("plan_reminders", "--tenant", "no-such-shop")
