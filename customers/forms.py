@@ -67,8 +67,12 @@ class CustomerForm(forms.ModelForm):
         self.tenant = tenant
         self.instance.tenant = tenant  # model clean() checks relations against it
         self.fields["household"].queryset = Household.objects.for_tenant(tenant).order_by("name")
+        self.fields["household"].empty_label = _("None")
         self.fields["assigned_staff"] = StaffChoiceField(
-            label=_("assigned staff"), queryset=tenant_users(tenant=tenant), required=False
+            label=_("assigned staff"),
+            queryset=tenant_users(tenant=tenant),
+            required=False,
+            empty_label=_("None"),
         )
         if self.instance.pk:
             self.initial.setdefault(
