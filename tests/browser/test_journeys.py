@@ -154,5 +154,14 @@ def test_switch_language(page, shop):
     page.wait_for_function("document.documentElement.lang === 'en'")
     shot(page, "today_english")
     assert "Customers" in page.inner_text("nav")
+    # On a tablet the menu collapses behind a button; the switch is still reachable.
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.goto(page.base + f"/customers/{shop['due'].pk}/")
+    page.click(".navbar-toggler")
+    page.wait_for_selector("#lang-select", state="visible")
+    shot(page, "customer_360_tablet_menu_english")
     page.select_option("#lang-select", "ja")
     page.wait_for_function("document.documentElement.lang === 'ja'")
+    page.wait_for_selector("#h-timeline")
+    shot(page, "customer_360_tablet")
+    assert page.js_errors == []
