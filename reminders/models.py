@@ -71,7 +71,8 @@ class ReminderRule(TenantOwned):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=RuleKind.choices)
     template = models.ForeignKey(
-        ReminderTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="rules"
+        # RESTRICT, not PROTECT: a template in use cannot be deleted, but deleting the tenant deletes both.
+        ReminderTemplate, verbose_name=_("template"), on_delete=models.RESTRICT, related_name="rules"
     )
     is_active = models.BooleanField(_("active"), default=True)
     # Seasonal rules: the occasion is this day of each listed month, e.g. tyre change on 1 Nov and 1 Mar.

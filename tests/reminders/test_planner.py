@@ -227,3 +227,14 @@ def test_plan_reminders_command_for_one_tenant_and_date(tenant, other_tenant, ru
     assert Reminder.objects.for_tenant(other_tenant).count() == 0
     with pytest.raises(CommandError):
         call_command("plan_reminders", "--tenant", "no-such-shop")
+
+
+def test_a_tenant_with_reminders_can_be_deleted(tenant, rules, on):
+    from crm.models import Tenant
+
+    VehicleFactory(customer__tenant=tenant, inspection_expiry=on + timedelta(days=30))
+    plan_reminders(on=on)
+
+    Tenant.objects.filter(pk=tenant.pk).delete()
+
+    assert Reminder.objects.unscoped().count() == 0

@@ -13,6 +13,7 @@ this process and one Celery worker of two processes, and measures messages/s and
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -250,9 +251,11 @@ class Command(BaseCommand):
                     received[0] += 1
                 return "250 OK"
 
-        sink = Controller(Sink(), hostname="127.0.0.1", port=0)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        sink = Controller(Sink(), hostname="127.0.0.1", port=port)
         sink.start()
-        port = sink.server.sockets[0].getsockname()[1]
         db = settings.DATABASES["default"]
         env = dict(os.environ)
         env.update(
