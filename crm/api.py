@@ -24,6 +24,7 @@ import itertools
 import json
 from typing import Any, ClassVar
 
+from django import forms
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from crm.api_auth import (  # re-exported: apps import everything API-related from crm.api
     SAFE_METHODS,
@@ -57,6 +59,8 @@ __all__ = [
     "ApiRateThrottle",
     "ErrorSerializer",
     "ExternalRefUpsertMixin",
+    "IdFilter",
+    "IntegerFilter",
     "KizunaAutoSchema",
     "StableCursorPagination",
     "TenantGenericViewSet",
@@ -145,6 +149,20 @@ class TenantSlugRelatedField(serializers.SlugRelatedField):
 
 
 # --- filters ---------------------------------------------------------------------------------------
+MAX_ID = 2**63 - 1
+
+
+class IntegerFilter(filters.NumberFilter):
+    """A whole-number filter (django-filter's NumberFilter accepts decimals and 1e308)."""
+
+    field_class = forms.IntegerField
+
+
+def IdFilter(field_name: str, **kwargs) -> IntegerFilter:
+    """Filter by the id of a related row; out-of-range ids are a 400, not a database error."""
+    return IntegerFilter(field_name=field_name, min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class UpdatedSinceFilterSet(filters.FilterSet):
     updated_since = filters.IsoDateTimeFilter(
         field_name="updated_at",
@@ -168,7 +186,8 @@ class TenantScopedMixin:
     permission_classes = [TenantRolePermission]
     pagination_class = StableCursorPagination
     ordering = ("updated_at", "id")
-    lookup_value_regex = r"\d+"
+    # Any non-slash id reaches the view, so a malformed id is a JSON 404 like a missing one.
+    lookup_value_regex = r"[^/]+"
     export_filename: ClassVar[str] = "export.csv"
 
     def __init_subclass__(cls, **kwargs):
@@ -189,6 +208,13 @@ class TenantScopedMixin:
     def scope_queryset(self, queryset):
         """Refine the tenant's queryset (select_related, annotations, extra filters)."""
         return queryset
+
+    def get_object(self):
+        # A malformed or out-of-range id is simply not found (never a database error).
+        value = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if self.lookup_field == "pk" and not (value.isascii() and value.isdigit() and int(value) <= MAX_ID):
+            raise exceptions.NotFound()
+        return super().get_object()
 
     @property
     def tenant(self):
@@ -349,8 +375,11 @@ class ExternalRefUpsertMixin:
             if instance is None:
                 raise exceptions.NotFound()
             return Response(self.get_serializer(instance).data)
-        data = request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
-        data["external_ref"] = external_ref
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [_("Send one object (a JSON object), not a list.")]}
+            )
+        data = {**request.data, "external_ref": external_ref}
         serializer = self.get_serializer(instance, data=data)
         serializer.is_valid(raise_exception=True)
         if instance is None:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import CursorPagination
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -129,3 +130,21 @@ class StableCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+# --- OPTIONS ---------------------------------------------------------------------------------------
+class SchemaPointerMetadata(SimpleMetadata):
+    """OPTIONS answers name, description and media types; the OpenAPI schema describes the fields.
+
+    DRF's default also lists writable fields per method by building the object, which fails on
+    routes without a primary key (e.g. `by-ref/<external_ref>/`).
+    """
+
+    def determine_metadata(self, request, view):
+        metadata = super().determine_metadata(request, view)
+        metadata.pop("actions", None)
+        metadata["schema"] = "/api/schema/"
+        return metadata
+
+    def determine_actions(self, request, view):
+        return {}

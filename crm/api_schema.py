@@ -41,17 +41,18 @@ class KizunaAutoSchema(AutoSchema):
             "403": (error, _("Your role or the key's scope does not allow this.")),
             "429": (error, _("Too many requests for this key; retry after the Retry-After seconds.")),
         }
-        path_has_params = "{" in self.path
-        if path_has_params:
-            errors["404"] = (error, _("Not found in your shop."))
-        if self.method in ("POST", "PUT", "PATCH"):
+        errors["404"] = (error, _("Not found in your shop (or an invalid paging cursor)."))
+        if self.method != "DELETE":
             errors["400"] = (
                 {"content": {"application/json": {"schema": VALIDATION_ERROR_SCHEMA}}},
-                _("Invalid input: field errors."),
+                _("Invalid input (body fields or query filters): field errors."),
             )
+        if self.method in ("POST", "PUT", "PATCH"):
             errors["413"] = (error, _("The request body is too large."))
         if self.method == "POST":
             errors["409"] = (error, _("The Idempotency-Key was reused with a different request."))
+        if self.method == "PUT" and "/by-ref/" in self.path and "200" in responses:
+            responses["201"] = {**responses["200"], "description": str(_("Created (upsert)"))}
         for code, (body, description) in errors.items():
             if code not in responses:
                 responses[code] = {**body, "description": str(description)}

@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from crm.api import (
     ApiKeyUser,
     ExternalRefUpsertMixin,
+    IdFilter,
+    IntegerFilter,
     TenantGenericViewSet,
     TenantModelViewSet,
     TenantReadOnlyViewSet,
@@ -59,12 +61,16 @@ class CustomerFilter(UpdatedSinceFilterSet):
     segment = filters.CharFilter(
         method="filter_segment", help_text=_("Customers in this RFM segment (segment code).")
     )
-    assigned_staff = filters.NumberFilter(field_name="assigned_staff_id", help_text=_("Staff user id."))
-    birthday_month = filters.NumberFilter(
-        field_name="birthday", lookup_expr="month", help_text=_("Birthday month, 1–12.")
+    assigned_staff = IdFilter("assigned_staff_id", help_text=_("Staff user id."))
+    birthday_month = IntegerFilter(
+        field_name="birthday",
+        lookup_expr="month",
+        min_value=1,
+        max_value=12,
+        help_text=_("Birthday month, 1–12."),
     )
     consent = filters.ChoiceFilter(choices=Consent.choices)
-    household = filters.NumberFilter(field_name="household_id")
+    household = IdFilter("household_id")
     external_ref = filters.CharFilter()
 
     class Meta:
@@ -92,7 +98,7 @@ class VehicleFilter(UpdatedSinceFilterSet):
     inspection_expiry = filters.DateFromToRangeFilter(
         help_text=_("車検 expiry range: inspection_expiry_after / inspection_expiry_before (inclusive).")
     )
-    customer = filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter("customer_id")
     status = filters.ChoiceFilter(choices=VehicleStatus.choices)
     plate_number = filters.CharFilter(lookup_expr="icontains")
     external_ref = filters.CharFilter()
@@ -105,8 +111,8 @@ class VehicleFilter(UpdatedSinceFilterSet):
 class PurchaseFilter(UpdatedSinceFilterSet):
     date = filters.DateFromToRangeFilter(help_text=_("Date range: date_after / date_before (inclusive)."))
     category = filters.CharFilter(field_name="category__code", help_text=_("Category code."))
-    customer = filters.NumberFilter(field_name="customer_id")
-    vehicle = filters.NumberFilter(field_name="vehicle_id")
+    customer = IdFilter("customer_id")
+    vehicle = IdFilter("vehicle_id")
     is_refund = filters.BooleanFilter()
     external_ref = filters.CharFilter()
 
@@ -119,8 +125,8 @@ class ServiceRecordFilter(UpdatedSinceFilterSet):
     date = filters.DateFromToRangeFilter(help_text=_("Date range: date_after / date_before (inclusive)."))
     next_due = filters.DateFromToRangeFilter()
     kind = filters.ChoiceFilter(choices=ServiceKind.choices)
-    customer = filters.NumberFilter(field_name="customer_id")
-    vehicle = filters.NumberFilter(field_name="vehicle_id")
+    customer = IdFilter("customer_id")
+    vehicle = IdFilter("vehicle_id")
     external_ref = filters.CharFilter()
 
     class Meta:
@@ -302,7 +308,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantGene
             "202 with the job; poll it for progress and the report."
         ),
         request={"multipart/form-data": ImportRequestSerializer},
-        responses={200: ImportReportSerializer, 400: ImportReportSerializer, 202: ImportJobSerializer},
+        responses={200: ImportReportSerializer, 202: ImportJobSerializer},
     )
     def create(self, request, *args, **kwargs):
         body = ImportRequestSerializer(data=request.data)

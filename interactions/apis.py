@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api import TenantModelViewSet, UpdatedSinceFilterSet
+from crm.api import IdFilter, TenantModelViewSet, UpdatedSinceFilterSet
 from crm.api_auth import ApiKeyUser
 from crm.services import model_update
 from interactions import services
@@ -30,8 +30,8 @@ from interactions.serializers import (
 
 
 class InteractionFilter(UpdatedSinceFilterSet):
-    customer = filters.NumberFilter(field_name="customer_id")
-    staff = filters.NumberFilter(field_name="staff_id")
+    customer = IdFilter("customer_id")
+    staff = IdFilter("staff_id")
     channel = filters.ChoiceFilter(choices=Channel.choices)
     topic = filters.ChoiceFilter(choices=Topic.choices)
     occurred_at = filters.IsoDateTimeFromToRangeFilter(
@@ -45,8 +45,8 @@ class InteractionFilter(UpdatedSinceFilterSet):
 
 
 class DealFilter(UpdatedSinceFilterSet):
-    customer = filters.NumberFilter(field_name="customer_id")
-    owner = filters.NumberFilter(field_name="owner_id")
+    customer = IdFilter("customer_id")
+    owner = IdFilter("owner_id")
     stage = filters.MultipleChoiceFilter(choices=DealStage.choices)
     expected_close = filters.DateFromToRangeFilter()
 
@@ -56,8 +56,8 @@ class DealFilter(UpdatedSinceFilterSet):
 
 
 class CallTaskFilter(UpdatedSinceFilterSet):
-    customer = filters.NumberFilter(field_name="customer_id")
-    assigned_to = filters.NumberFilter(field_name="assigned_to_id")
+    customer = IdFilter("customer_id")
+    assigned_to = IdFilter("assigned_to_id")
     status = filters.ChoiceFilter(choices=CallTaskStatus.choices)
     due_date = filters.DateFromToRangeFilter()
 

@@ -179,3 +179,34 @@ def test_create_api_key_command_prints_the_key_once(tenant, capsys):
 
     key = api_key_authenticate(raw=raw)
     assert key is not None and key.tenant_id == tenant.pk and key.scope == "write" and key.name == "POS"
+
+
+def test_schema_and_docs_are_served_locally_with_the_bearer_scheme(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    docs = client.get("/api/docs/")
+    redoc = client.get("/api/docs/redoc/")
+
+    assert schema.status_code == docs.status_code == redoc.status_code == 200
+    body = schema.json()
+    assert body["components"]["securitySchemes"]["ApiKeyAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": body["components"]["securitySchemes"]["ApiKeyAuth"]["description"],
+    }
+    assert "/api/v1/customers/by-ref/{external_ref}/" in body["paths"]
+    assert "429" in body["paths"]["/api/v1/customers/"]["get"]["responses"]
+    assert "Idempotency-Key" in [p["name"] for p in body["paths"]["/api/v1/customers/"]["post"]["parameters"]]
+    assert "static/drf_spectacular_sidecar" in docs.content.decode()  # no CDN
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "1.5", "99999999999999999999999", "-1"])
+def test_malformed_ids_are_json_404s(api, bad_id):
+    response = api.get(f"/api/v1/customers/{bad_id}/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+
+
+def test_out_of_range_filters_are_400(api):
+    assert api.get("/api/v1/deals/", {"customer": "1e308"}).status_code == 400
+    assert api.get("/api/v1/customers/", {"birthday_month": "13"}).status_code == 400
