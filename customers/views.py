@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.paginator import Paginator
 from django.db.models import BigIntegerField, CharField, DateField, F, Min, Q, Value
 from django.db.models.functions import Cast, Concat, TruncDate
@@ -26,8 +27,17 @@ from crm.errors import ApplicationError
 from crm.permissions import tenant_view
 from crm.roles import EDIT_CUSTOMERS
 from customers import forms
-from customers.imports import KIND_SPECS, detect_encoding, run_import
-from customers.models import Customer, Purchase, ServiceKind, ServiceRecord, Vehicle, VehicleStatus
+from customers.imports import KIND_SPECS, detect_encoding, import_job_create, run_import
+from customers.models import (
+    Customer,
+    ImportJob,
+    ImportStatus,
+    Purchase,
+    ServiceKind,
+    ServiceRecord,
+    Vehicle,
+    VehicleStatus,
+)
 from customers.selectors import customer_get, customer_search, vehicle_get
 from customers.services import (
     customer_create,
@@ -482,14 +492,6 @@ def _preview(path: Path, kind: str) -> dict:
     }
 
 
-def _import_job_model():
-    try:
-        from customers.models import ImportJob  # built by the import helper
-    except ImportError:
-        return None
-    return ImportJob
-
-
 @tenant_view(write=EDIT_CUSTOMERS)
 def import_upload(request):
     """Step 1: upload a file. Step 2 (same page): preview + dry-run report. Step 3: run the import."""
@@ -508,10 +510,7 @@ def import_upload(request):
         }
         request.session["import_uploads"] = uploads
         return redirect("customers:import_check", token=token)
-    jobs = []
-    job_model = _import_job_model()
-    if job_model is not None:
-        jobs = list(job_model.objects.for_tenant(request.tenant).order_by("-pk")[:10])
+    jobs = ImportJob.objects.for_tenant(request.tenant).select_related("created_by").order_by("-pk")[:10]
     return render(request, "customers/import_upload.html", {"form": form, "jobs": jobs})
 
 
@@ -543,50 +542,33 @@ def import_check(request, token: str):
 @tenant_view(write=EDIT_CUSTOMERS)
 @require_POST
 def import_run(request, token: str):
+    """Queue the checked file as a background import (Celery) and show its progress page."""
     path = _upload_path(request, token)
-    entry = request.session["import_uploads"][token]
-    job_model = _import_job_model()
-    if job_model is not None:
-        job = _start_import_job(request, job_model, path, entry)
-        if job is not None:
-            return redirect("customers:import_job", pk=job.pk)
-    # No background jobs available: import in the request (small files only reach here).
+    entry = request.session["import_uploads"].pop(token)
+    request.session.modified = True
     with path.open("rb") as fh:
-        report = run_import(
-            tenant=request.tenant, kind=entry["kind"], fileobj=fh, skip_invalid=entry["skip_invalid"]
+        upload = File(fh, name=entry["name"])
+        job = import_job_create(
+            tenant=request.tenant,
+            kind=entry["kind"],
+            upload=upload,
+            skip_invalid=entry["skip_invalid"],
+            created_by=request.user,
         )
     path.unlink(missing_ok=True)
-    return render(request, "customers/import_done.html", {"report": report, "entry": entry})
-
-
-def _start_import_job(request, job_model, path: Path, entry: dict):
-    """Hand the file to the import helper's job service and Celery task (if their interface is present)."""
-    try:
-        from customers import services as cs
-
-        create = getattr(cs, "import_job_create", None)
-        if create is None:
-            return None
-        with path.open("rb") as fh:
-            job = create(
-                tenant=request.tenant,
-                kind=entry["kind"],
-                fileobj=fh,
-                filename=entry["name"],
-                skip_invalid=entry["skip_invalid"],
-                created_by=request.user,
-            )
-    except TypeError:
-        return None
-    path.unlink(missing_ok=True)
-    return job
+    return redirect("customers:import_job", pk=job.pk)
 
 
 @tenant_view(write=EDIT_CUSTOMERS)
 def import_job(request, pk: int):
-    job_model = _import_job_model()
-    if job_model is None:
-        raise Http404
-    job = get_object_or_404(job_model.objects.for_tenant(request.tenant), pk=pk)
+    """The job's progress; htmx polls the fragment every two seconds until the job has finished."""
+    job = get_object_or_404(ImportJob.objects.for_tenant(request.tenant), pk=pk)
+    report = job.report or {}
+    ctx = {
+        "job": job,
+        "running": job.status in (ImportStatus.PENDING, ImportStatus.RUNNING),
+        "report": report,
+        "errors_shown": (report.get("errors") or [])[:REPORT_ERRORS_SHOWN],
+    }
     template = "customers/_import_progress.html" if request.htmx else "customers/import_job.html"
-    return render(request, template, {"job": job})
+    return render(request, template, ctx)

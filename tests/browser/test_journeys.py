@@ -120,8 +120,16 @@ def test_import_csv_with_one_bad_row_shows_the_report(page, shop, tmp_path):
     assert "family_name_kana" in report and "3" in report
     assert "Shift_JIS" in page.inner_text("main")
     page.click("#import-run")
-    page.wait_for_load_state()
+    page.wait_for_selector("#import-progress[data-status=pending]")
+    shot(page, "import_job_pending")
+    from customers.imports import import_job_run
+    from customers.models import ImportJob
+
+    job = ImportJob.objects.for_tenant(shop["tenant"]).get()
+    import_job_run(tenant=shop["tenant"], job_id=job.pk)  # the Celery worker's part
+    page.wait_for_selector("#import-progress[data-status=done]", timeout=10_000)  # htmx polling picks it up
     shot(page, "import_done")
+    assert "family_name_kana" in page.inner_text("#import-progress")
     names = set(Customer.objects.for_tenant(shop["tenant"]).values_list("family_name", flat=True))
     assert {"小林", "吉田"} <= names and "加藤" not in names
 
