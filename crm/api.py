@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -103,6 +104,12 @@ class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = _("The request body is too large.")
     default_code = "request_too_large"
+
+
+class InUseConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This is still in use (e.g. a template used by a rule) and cannot be deleted.")
+    default_code = "in_use"
 
 
 class IdempotencyConflict(exceptions.APIException):
@@ -212,7 +219,8 @@ class TenantScopedMixin:
     def get_object(self):
         # A malformed or out-of-range id is simply not found (never a database error).
         value = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
-        if self.lookup_field == "pk" and not (value.isascii() and value.isdigit() and int(value) <= MAX_ID):
+        numeric = self.lookup_field in ("pk", "id") or self.lookup_field.endswith("_id")
+        if numeric and not (value.isascii() and value.isdigit() and int(value) <= MAX_ID):
             raise exceptions.NotFound()
         return super().get_object()
 
@@ -298,7 +306,10 @@ class TenantScopedMixin:
 
     # --- writes default to the services; subclasses override ---
     def perform_destroy(self, instance):
-        instance.delete()
+        try:
+            instance.delete()
+        except (ProtectedError, RestrictedError) as exc:
+            raise InUseConflict() from exc
 
     # --- CSV export of the filtered list ---
     def export_rows(self, queryset):

@@ -51,6 +51,8 @@ class KizunaAutoSchema(AutoSchema):
             errors["413"] = (error, _("The request body is too large."))
         if self.method == "POST":
             errors["409"] = (error, _("The Idempotency-Key was reused with a different request."))
+        if self.method == "DELETE":
+            errors["409"] = (error, _("Still in use; cannot be deleted."))
         if self.method == "PUT" and "/by-ref/" in self.path and "200" in responses:
             responses["201"] = {**responses["200"], "description": str(_("Created (upsert)"))}
         for code, (body, description) in errors.items():

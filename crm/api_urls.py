@@ -1,7 +1,9 @@
 """/api/v1/: every app's API routes are registered here (owned by the API work)."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from analytics import apis as analytics_apis
 from crm.apis import MembershipViewSet
 from customers.apis import (
     CustomerViewSet,
@@ -13,6 +15,7 @@ from customers.apis import (
     VehicleViewSet,
 )
 from interactions.apis import CallTaskViewSet, DealViewSet, InteractionViewSet
+from reminders.apis import ReminderRuleViewSet, ReminderTemplateViewSet, ReminderViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -26,7 +29,25 @@ router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("deals", DealViewSet, basename="deal")
 router.register("call-tasks", CallTaskViewSet, basename="call-task")
 router.register("imports", ImportViewSet, basename="import")
+router.register("reminder-rules", ReminderRuleViewSet, basename="reminder-rule")
+router.register("reminder-templates", ReminderTemplateViewSet, basename="reminder-template")
+router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("analytics/rfm", analytics_apis.CustomerRFMViewSet, basename="analytics-rfm")
 router.register("members", MembershipViewSet, basename="member")
 
 app_name = "api"
-urlpatterns: list = [*router.urls]
+urlpatterns: list = [
+    *router.urls,
+    path("analytics/segments/", analytics_apis.SegmentSummaryView.as_view(), name="analytics-segments"),
+    path("analytics/migration/", analytics_apis.MigrationMatrixView.as_view(), name="analytics-migration"),
+    path("analytics/ltv/channels/", analytics_apis.LtvByChannelView.as_view(), name="analytics-ltv-channels"),
+    path("analytics/ltv/segments/", analytics_apis.LtvBySegmentView.as_view(), name="analytics-ltv-segments"),
+    path(
+        "analytics/ltv/customers/<str:customer_id>/",
+        analytics_apis.CustomerLtvView.as_view(),
+        name="analytics-ltv-customer",
+    ),
+    path("analytics/kpi/", analytics_apis.KpiTreeView.as_view(), name="analytics-kpi"),
+    path("analytics/conversion/", analytics_apis.ConversionView.as_view(), name="analytics-conversion"),
+    path("analytics/cohorts/", analytics_apis.CohortView.as_view(), name="analytics-cohorts"),
+]

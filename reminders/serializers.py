@@ -1,0 +1,73 @@
+"""REST serializers of reminder rules, templates and the reminder outbox."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from crm.api import TenantModelSerializer, TenantRelatedField
+from reminders.models import Reminder, ReminderRule, ReminderTemplate
+
+
+class ReminderTemplateSerializer(TenantModelSerializer):
+    class Meta:
+        model = ReminderTemplate
+        fields = ["id", "name", "language", "subject", "body", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+
+
+class OffsetsField(serializers.ListField):
+    """A rule's steps as day offsets from the occasion (negative = before it), read from its steps."""
+
+    def to_representation(self, data):
+        return [step.offset_days for step in data.all()]
+
+
+class ReminderRuleSerializer(TenantModelSerializer):
+    template = TenantRelatedField(model=ReminderTemplate)
+    offsets = OffsetsField(
+        source="steps",
+        child=serializers.IntegerField(min_value=-3650, max_value=3650),
+        required=False,
+        max_length=20,
+        help_text=_("Days from the occasion for each send, e.g. [-90, -60, -30]; default per kind."),
+    )
+
+    class Meta:
+        model = ReminderRule
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "template",
+            "is_active",
+            "season_months",
+            "season_day",
+            "audience_segment",
+            "audience_tag",
+            "offsets",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reminder
+        fields = [
+            "id",
+            "rule",
+            "step",
+            "customer",
+            "vehicle",
+            "occasion_date",
+            "due_date",
+            "status",
+            "reason",
+            "attempts",
+            "sent_at",
+            "call_task",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
