@@ -72,7 +72,10 @@ class ReminderRule(TenantOwned):
     kind = models.CharField(_("kind"), max_length=20, choices=RuleKind.choices)
     template = models.ForeignKey(
         # RESTRICT, not PROTECT: a template in use cannot be deleted, but deleting the tenant deletes both.
-        ReminderTemplate, verbose_name=_("template"), on_delete=models.RESTRICT, related_name="rules"
+        ReminderTemplate,
+        verbose_name=_("template"),
+        on_delete=models.RESTRICT,
+        related_name="rules",
     )
     is_active = models.BooleanField(_("active"), default=True)
     # Seasonal rules: the occasion is this day of each listed month, e.g. tyre change on 1 Nov and 1 Mar.

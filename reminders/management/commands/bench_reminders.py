@@ -263,6 +263,9 @@ class Command(BaseCommand):
                 f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
             ),
             EMAIL_URL=f"smtp://127.0.0.1:{port}",
+            CONN_MAX_AGE="600",  # a worker keeps its database connection (production setting too)
+            # … and Celery must not close it after every task (CELERY_DB_REUSE_MAX, see bench_settings.py).
+            DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_WORKER_SETTINGS", "reminders.bench_settings"),
             DEBUG="false",
         )
         celery = str(Path(sys.executable).with_name("celery"))
