@@ -31,8 +31,13 @@ class HouseholdSerializer(TenantModelSerializer):
 class TagListField(serializers.ListField):
     """Tags as a list of names: written as names, read from the customer's (prefetched) tags."""
 
+    def get_attribute(self, instance):
+        # The viewsets prefetch tags; reading the cache directly skips building a related manager per row.
+        cache = getattr(instance, "_prefetched_objects_cache", {})
+        return cache["tags"] if "tags" in cache else instance.tags.all()
+
     def to_representation(self, data):
-        return [tag.name for tag in data.all()]
+        return [tag.name for tag in data]
 
 
 class CustomerSerializer(TenantModelSerializer):
