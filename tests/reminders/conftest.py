@@ -1,7 +1,7 @@
 from datetime import date
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from reminders.services import reminder_defaults_create
 from tests.factories import CustomerFactory
@@ -30,3 +30,10 @@ def opted_in():
         )
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Assertions on messages read the English msgids; the dashboard default is Japanese."""
+    with translation.override("en"):
+        yield

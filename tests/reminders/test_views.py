@@ -103,6 +103,7 @@ def test_invalid_template_is_shown_with_line_and_reason_and_not_saved(manager_cl
             "subject": "件名",
             "body": "一行目\n{{ customer_name.__class__ }}",
         },
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 200
