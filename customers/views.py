@@ -121,6 +121,7 @@ def customer_list(request):
             "bulk_form": forms.BulkActionForm(tenant=request.tenant),
             "querystring": params.urlencode(),
             "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
+            "show_inspection": form.is_valid() and form.cleaned_data.get("sort") == "inspection",
         },
     )
 

@@ -365,3 +365,24 @@ def test_today_lists_due_inspections_checkups_and_my_calls(staff_client, staff, 
     assert [s.pk for s in response.context["checkups"]] == [record.pk]
     body = response.content.decode()
     assert "車検見積の連絡" in body and "プリウス乗り換え" in body
+
+
+def test_birthdays_today_include_29_february_in_common_years():
+    from datetime import date
+
+    from interactions.views import _birthday_dates
+
+    days = _birthday_dates(date(2027, 2, 28))
+    assert date(1990, 2, 28) in days and date(2024, 2, 29) in days and date(1988, 2, 29) in days
+    assert date(2027, 3, 1) not in days
+    assert _birthday_dates(date(2028, 2, 28)).count(date(2024, 2, 29)) == 0  # leap year: the 29th comes
+
+
+def test_today_shows_birthdays(staff_client, tenant):
+    today = timezone.localdate()
+    CustomerFactory(tenant=tenant, family_name="誕生", birthday=today.replace(year=1985))
+    CustomerFactory(
+        tenant=tenant, family_name="別日", birthday=(today + timedelta(days=1)).replace(year=1985)
+    )
+    response = staff_client.get(reverse("today"))
+    assert [c.family_name for c in response.context["birthdays"]] == ["誕生"]
