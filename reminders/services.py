@@ -106,9 +106,12 @@ def reminder_rule_update(
 # --- defaults for a new tenant ------------------------------------------------------------------
 _FOOTNOTE_JA = (
     "\n\nご不明な点は {{ shop_name }}（{{ shop_phone }}）までお気軽にお問い合わせください。"
-    "\n担当：{{ staff_name }}"
+    "\n担当：{{ staff_name|default(shop_name, true) }}"
 )
-_FOOTNOTE_EN = "\n\nAny questions? Call {{ shop_name }} on {{ shop_phone }}.\nYour contact: {{ staff_name }}"
+_FOOTNOTE_EN = (
+    "\n\nAny questions? Call {{ shop_name }} on {{ shop_phone }}."
+    "\nYour contact: {{ staff_name|default(shop_name, true) }}"
+)
 
 DEFAULT_TEMPLATES = {
     RuleKind.INSPECTION: (

@@ -24,6 +24,8 @@ class Command(BaseCommand):
                 limit=min(dispatch.DISPATCH_BATCH_SIZE, limit - done)
             )
             rows += queued
+            if claimed > len(queued):
+                counts["call_task"] = counts.get("call_task", 0) + claimed - len(queued)
             if not claimed and not rows:
                 break
             for tenant_id, reminder_id in rows:
