@@ -51,6 +51,7 @@ IMPORT_BATCH_ROWS = 1_000
 ENCODING_SAMPLE_BYTES = 1 << 20
 KINDS = ("customers", "vehicles", "purchases", "service_records")
 TAG_SEPARATOR = ";"
+CONSENT_VALUES = frozenset(Consent.values)
 
 
 @dataclass
@@ -339,7 +340,7 @@ class _Importer:
                 row.tags = sorted({t.strip()[:50] for t in raw.split(TAG_SEPARATOR) if t.strip()})
             elif name == "consent":
                 consent = raw.strip() or Consent.UNKNOWN
-                if consent not in Consent.values:
+                if consent not in CONSENT_VALUES:
                     errors.append(RowError(line, name, _("Choose one of: %s") % ", ".join(Consent.values)))
                 values["consent"] = consent
             else:
