@@ -137,7 +137,7 @@ class CustomerFilterForm(forms.Form):
     SORTS = [
         ("kana", _("Furigana")),
         ("-updated", _("Recently updated")),
-        ("inspection", _("Inspection due")),
+        ("inspection", _("Inspection due (customers with a car)")),
         ("-created", _("Newest")),
     ]
     q = forms.CharField(label=_("Search"), required=False)

@@ -13,12 +13,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.paginator import Paginator
-from django.db.models import BigIntegerField, CharField, DateField, F, Min, Q, Value
+from django.db.models import BigIntegerField, CharField, Count, DateField, F, Min, Q, Value
 from django.db.models.functions import Cast, Concat, TruncDate
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -59,7 +60,6 @@ SORT_ORDER = {
     "kana": ("family_name_kana", "given_name_kana", "pk"),
     "-updated": ("-updated_at", "-pk"),
     "-created": ("-created_at", "-pk"),
-    "inspection": ("next_inspection", "pk"),
 }
 
 
@@ -88,7 +88,7 @@ def _filtered_customers(request):
     if data.get("birthday_month"):
         qs = qs.filter(birthday__month=data["birthday_month"])
     sort = data.get("sort") or "kana"
-    if data.get("inspection_from") or data.get("inspection_to") or sort == "inspection":
+    if data.get("inspection_from") or data.get("inspection_to"):
         vehicles = Vehicle.objects.for_tenant(tenant).filter(status=VehicleStatus.OWNED)
         if data.get("inspection_from"):
             vehicles = vehicles.filter(inspection_expiry__gte=data["inspection_from"])
@@ -96,20 +96,62 @@ def _filtered_customers(request):
             vehicles = vehicles.filter(inspection_expiry__lte=data["inspection_to"])
         if data.get("inspection_from") or data.get("inspection_to"):
             qs = qs.filter(pk__in=vehicles.values("customer_id"))
-        if sort == "inspection":
-            qs = qs.annotate(
-                next_inspection=Min(
-                    "vehicles__inspection_expiry",
-                    filter=Q(vehicles__status=VehicleStatus.OWNED, vehicles__tenant=tenant),
-                )
-            )
-    return form, qs.order_by(*SORT_ORDER[sort])
+    return form, qs.order_by(*SORT_ORDER.get(sort, SORT_ORDER["kana"]))
+
+
+class _GroupPaginator(Paginator):
+    """Counts the groups with one COUNT(DISTINCT …) instead of counting a grouped subquery."""
+
+    def __init__(self, object_list, per_page, *, count_qs, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._count_qs = count_qs
+
+    @cached_property
+    def count(self):
+        return self._count_qs.aggregate(n=Count("customer_id", distinct=True))["n"]
+
+
+def _inspection_sorted_page(request, customers, *, filtered: bool):
+    """Customers with an owned vehicle, soonest 車検 first.
+
+    Paginates the narrow (customer_id, MIN(expiry)) grouping of vehicles, then loads only the page's
+    customers: grouping customers by every column, or a subquery per customer, is seconds at 100k.
+    """
+    tenant = request.tenant
+    vehicles = Vehicle.objects.for_tenant(tenant).filter(
+        status=VehicleStatus.OWNED, inspection_expiry__isnull=False
+    )
+    if filtered:
+        vehicles = vehicles.filter(customer_id__in=customers.values("pk"))
+    soonest = (
+        vehicles.values("customer_id")
+        .annotate(next_inspection=Min("inspection_expiry"))
+        .order_by("next_inspection", "customer_id")
+    )
+    page = _GroupPaginator(soonest, PAGE_SIZE, count_qs=vehicles).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    by_id = (
+        Customer.objects.for_tenant(tenant)
+        .select_related("assigned_staff")
+        .in_bulk([r["customer_id"] for r in rows])
+    )
+    page.object_list = []
+    for r in rows:
+        customer = by_id[r["customer_id"]]
+        customer.next_inspection = r["next_inspection"]
+        page.object_list.append(customer)
+    return page
 
 
 @tenant_view()
 def customer_list(request):
     form, qs = _filtered_customers(request)
-    page = Paginator(qs.select_related("assigned_staff"), PAGE_SIZE).get_page(request.GET.get("page"))
+    show_inspection = form.is_valid() and form.cleaned_data.get("sort") == "inspection"
+    if show_inspection:
+        filtered = any(v for k, v in form.cleaned_data.items() if k != "sort")
+        page = _inspection_sorted_page(request, qs, filtered=filtered)
+    else:
+        page = Paginator(qs.select_related("assigned_staff"), PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -121,7 +163,7 @@ def customer_list(request):
             "bulk_form": forms.BulkActionForm(tenant=request.tenant),
             "querystring": params.urlencode(),
             "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
-            "show_inspection": form.is_valid() and form.cleaned_data.get("sort") == "inspection",
+            "show_inspection": show_inspection,
         },
     )
 
