@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from dateutil.relativedelta import relativedelta
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -189,9 +189,10 @@ def deal_board(request):
     tenant = request.tenant
     since = timezone.now() - timedelta(days=CLOSED_SHOWN_DAYS)
     base = Deal.objects.for_tenant(tenant)
+    shown = Q(stage__in=OPEN_DEAL_STAGES) | Q(stage__in=[DealStage.WON, DealStage.LOST], closed_at__gte=since)
     totals = {
         r["stage"]: r
-        for r in base.filter(stage__in=OPEN_DEAL_STAGES)
+        for r in base.filter(shown)
         .values("stage")
         .annotate(n=Count("pk"), amount=Sum("expected_amount"))
         .order_by()
@@ -204,7 +205,7 @@ def deal_board(request):
         cards = list(
             qs.select_related("customer", "owner").order_by("expected_close", "pk")[:BOARD_CARDS_PER_STAGE]
         )
-        total = totals.get(stage, {"n": len(cards), "amount": sum(d.expected_amount for d in cards)})
+        total = totals.get(stage, {"n": 0, "amount": 0})
         columns.append(
             {"stage": stage, "label": label, "deals": cards, "count": total["n"], "amount": total["amount"]}
         )

@@ -22,6 +22,16 @@
     form.requestSubmit();
   }
 
+  // The lost-reason box only matters when "lost" is chosen; without JavaScript it is always shown.
+  function syncReason(select) {
+    const wrap = select.form.querySelector(".deal-lost-reason-wrap");
+    if (wrap) wrap.hidden = select.value !== config.lostStage;
+  }
+  board.querySelectorAll("select.deal-stage-select").forEach(syncReason);
+  board.addEventListener("change", (event) => {
+    if (event.target.matches("select.deal-stage-select")) syncReason(event.target);
+  });
+
   board.querySelectorAll(".deal-list").forEach((list) => {
     Sortable.create(list, {
       group: "deals",
