@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,6 +53,20 @@ ENCODING_SAMPLE_BYTES = 1 << 20
 KINDS = ("customers", "vehicles", "purchases", "service_records")
 TAG_SEPARATOR = ";"
 CONSENT_VALUES = frozenset(Consent.values)
+# Columns that are not one model field each: relations by reference or id, category codes, tags, consent.
+_SPECIAL_COLUMNS = frozenset(
+    {
+        "customer_external_ref",
+        "vehicle_external_ref",
+        "customer",
+        "vehicle",
+        "household",
+        "assigned_staff",
+        "category",
+        "tags",
+        "consent",
+    }
+)
 
 
 @dataclass
@@ -208,6 +223,27 @@ def _message(exc: ValidationError) -> str:
     return " ".join(str(m) for m in exc.messages)
 
 
+def _field_cleaner(model_field: models.Field) -> Callable[[str], Any]:
+    """The model field's own validation of one non-empty cell, minus Django's generic overhead.
+
+    Text fields without choices check the length and run the field's other validators (phone, kana,
+    e-mail …) directly; every other field uses `Field.clean`. Errors carry the same messages.
+    """
+    if isinstance(model_field, models.CharField | models.TextField) and not model_field.choices:
+        max_length = model_field.max_length
+        validators = [v for v in model_field.validators if not isinstance(v, MaxLengthValidator)]
+
+        def clean_text(raw: str) -> str:
+            if max_length is not None and len(raw) > max_length:
+                MaxLengthValidator(max_length)(raw)  # raises with Django's message
+            for validator in validators:
+                validator(raw)
+            return raw
+
+        return clean_text
+    return lambda raw: model_field.clean(raw, None)
+
+
 class _Row:
     """One parsed row: attname → value, plus the raw relation references to resolve in the batch."""
 
@@ -249,6 +285,7 @@ class _Importer:
         self.now = timezone.now()
         self.header: list[str] = []
         self._tag_ids: dict[str, int] = {}
+        self._cleaners: dict[str, Callable[[str], Any]] = {}
         # Small per-tenant lookups, loaded once: users, categories. Households only by id.
         self._staff_ids: set[int] | None = None
         self._categories: dict[str, int] | None = None
@@ -300,10 +337,16 @@ class _Importer:
                 if lowered not in _TRUE | _FALSE:
                     raise ValidationError(model_field.error_messages["invalid"] % {"value": raw})
                 return lowered in _TRUE
-            return model_field.clean(raw, None)
+            return self._cleaner(name)(raw)
         except ValidationError as exc:
             errors.append(RowError(line, name, _message(exc)))
             return None
+
+    def _cleaner(self, name: str) -> Callable[[str], Any]:
+        cleaner = self._cleaners.get(name)
+        if cleaner is None:
+            cleaner = self._cleaners[name] = _field_cleaner(self.fields[name])
+        return cleaner
 
     def parse(self, line: int, record: dict[str, str]) -> tuple[_Row, list[RowError]]:
         row = _Row(line)
@@ -313,7 +356,9 @@ class _Importer:
             if not name:
                 continue
             raw = record.get(name) or ""
-            if name == "customer_external_ref":
+            if name not in _SPECIAL_COLUMNS:
+                values[name] = self._clean(name, raw, errors, line)
+            elif name == "customer_external_ref":
                 row.customer_ref = raw.strip()
             elif name == "vehicle_external_ref":
                 row.vehicle_ref = raw.strip()

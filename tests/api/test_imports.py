@@ -185,10 +185,10 @@ def _generated_customers(n: int):
             self._buffer = b""
 
         def _gen(self):
-            yield b"external_ref,family_name,given_name,family_name_kana,phone,birthday\n"
+            # Few, plain columns: this test is about memory; bench_api times a full-width file.
+            yield b"external_ref,family_name,given_name\n"
             for i in range(n):
-                phone, day = f"090-{i % 10000:04d}-1234", f"1980-01-{i % 28 + 1:02d}"
-                yield f"R{i:07d},山田,太郎{i},ヤマダ,{phone},{day}\n".encode()
+                yield f"R{i:07d},山田,太郎{i}\n".encode()
 
         def readable(self):
             return True
