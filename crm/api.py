@@ -19,6 +19,7 @@ Every app's `apis.py` builds on `TenantModelViewSet`. The rules it enforces, so 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -320,9 +321,11 @@ class TenantScopedMixin:
         context = self.get_serializer_context()
 
         def rows():
-            for obj in queryset.iterator(chunk_size=EXPORT_CHUNK_ROWS):
-                data = serializer_class(obj, context=context).data
-                yield [_csv_value(data.get(name)) for name in fields]
+            # Chunks through the list serializer, so per-page batch loading (e.g. tags) applies.
+            objects = queryset.iterator(chunk_size=EXPORT_CHUNK_ROWS)
+            while chunk := list(itertools.islice(objects, EXPORT_CHUNK_ROWS)):
+                for data in serializer_class(chunk, many=True, context=context).data:
+                    yield [_csv_value(data.get(name)) for name in fields]
 
         return fields, rows()
 
@@ -411,6 +414,23 @@ class ExternalRefUpsertMixin:
         return Response(serializer.data, status=status.HTTP_200_OK)
 
 
+class CachedFieldsMixin:
+    """Build a ModelSerializer's fields once per class, then copy them per request.
+
+    `ModelSerializer.get_fields()` introspects the model on every instantiation; its result depends
+    only on the class, so a deep copy of the first result (what DRF does for declared fields anyway)
+    gives each serializer its own unbound fields at a fraction of the cost.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        prototype = cls.__dict__.get("_prototype_fields")
+        if prototype is None:
+            prototype = super().get_fields()
+            cls._prototype_fields = prototype
+        return copy.deepcopy(prototype)
+
+
 class FastRepresentationMixin:
     """Serialize rows without DRF's per-field attribute machinery: the output is identical, ~2× faster.
 
@@ -451,7 +471,7 @@ class FastRepresentationMixin:
         return data
 
 
-class TenantModelSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class TenantModelSerializer(CachedFieldsMixin, FastRepresentationMixin, serializers.ModelSerializer):
     """A ModelSerializer for tenant-owned rows: `external_ref` is unique within the tenant (a clear 400)."""
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -34,7 +33,6 @@ from customers.models import (
     PurchaseCategory,
     ServiceKind,
     ServiceRecord,
-    Tag,
     Vehicle,
     VehicleStatus,
 )
@@ -157,9 +155,6 @@ class CustomerViewSet(ExternalRefUpsertMixin, TenantModelViewSet):
     filterset_class = CustomerFilter
     ordering_fields = ["updated_at", "created_at", "id", "family_name_kana", "birthday"]
     export_filename = "customers.csv"
-
-    def scope_queryset(self, queryset):
-        return queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.for_tenant(self.tenant)))
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -9,6 +9,7 @@ from crm.api import TenantModelSerializer, TenantRelatedField, TenantSlugRelated
 from customers.models import (
     Consent,
     Customer,
+    CustomerTag,
     Household,
     ImportJob,
     ImportKind,
@@ -32,12 +33,35 @@ class TagListField(serializers.ListField):
     """Tags as a list of names: written as names, read from the customer's (prefetched) tags."""
 
     def get_attribute(self, instance):
-        # The viewsets prefetch tags; reading the cache directly skips building a related manager per row.
-        cache = getattr(instance, "_prefetched_objects_cache", {})
-        return cache["tags"] if "tags" in cache else instance.tags.all()
+        names = getattr(instance, "_tag_names", None)
+        if names is None:  # a single customer: one query
+            links = CustomerTag.objects.for_tenant(instance.tenant_id).filter(customer=instance)
+            names = sorted(links.values_list("tag__name", flat=True))
+        return names
 
     def to_representation(self, data):
-        return [tag.name for tag in data]
+        return list(data)
+
+
+class CustomerListSerializer(serializers.ListSerializer):
+    """Loads the tags of a whole page in one query (Django's prefetch builds a queryset per row)."""
+
+    def to_representation(self, data):
+        customers = list(data.all() if hasattr(data, "all") else data)
+        if customers:
+            tenant_id = customers[0].tenant_id
+            names: dict[int, list[str]] = {c.pk: [] for c in customers}
+            rows = (
+                CustomerTag.objects.for_tenant(tenant_id)
+                .filter(customer_id__in=list(names))
+                .order_by("tag__name")
+                .values_list("customer_id", "tag__name")
+            )
+            for customer_id, name in rows:
+                names[customer_id].append(name)
+            for customer in customers:
+                customer._tag_names = names[customer.pk]
+        return super().to_representation(customers)
 
 
 class CustomerSerializer(TenantModelSerializer):
@@ -52,6 +76,7 @@ class CustomerSerializer(TenantModelSerializer):
 
     class Meta:
         model = Customer
+        list_serializer_class = CustomerListSerializer
         fields = [
             "id",
             "external_ref",
