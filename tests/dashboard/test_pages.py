@@ -386,3 +386,24 @@ def test_today_shows_birthdays(staff_client, tenant):
     )
     response = staff_client.get(reverse("today"))
     assert [c.family_name for c in response.context["birthdays"]] == ["誕生"]
+
+
+def test_password_reset_by_email(client, staff, mailoutbox):
+    assert client.get(reverse("password_reset")).status_code == 200
+    response = client.post(reverse("password_reset"), {"email": staff.email})
+    assert response.url == reverse("password_reset_done")
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [staff.email]
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/accounts/reset/" in line)
+    confirm = client.get(link.split("testserver", 1)[1], follow=True)
+    assert confirm.context["validlink"] is True
+    client.post(
+        confirm.redirect_chain[-1][0],
+        {"new_password1": "a-New-pass-2026", "new_password2": "a-New-pass-2026"},
+    )
+    staff.refresh_from_db()
+    assert staff.check_password("a-New-pass-2026")
+
+
+def test_password_reset_for_unknown_address_sends_nothing(client, mailoutbox):
+    client.post(reverse("password_reset"), {"email": "nobody@example.jp"})
+    assert mailoutbox == []
