@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -211,7 +211,7 @@ class Command(BaseCommand):
     def _write_doc(self, **f) -> None:
         load = os.getloadavg()[0]
         db = "PostgreSQL" if settings.IS_POSTGRES else "SQLite"
-        today = date.today()
+        today = datetime.now(UTC).date()
         rows = [
             (f"import of {f['customers']:,} customers (CSV → `run_import`, {f['mode']})",
              f"{f['import_seconds']:.1f} s", "< 60 s"),
