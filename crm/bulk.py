@@ -100,3 +100,13 @@ def reset_sequences(*model_classes: type[models.Model]) -> None:
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
+
+
+def analyze_tables(*model_classes: type[models.Model]) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL): without them a freshly loaded
+    100,000-customer tenant gets sequential scans where indexes fit, and pages take seconds."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in model_classes:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from crm.bulk import bulk_insert, next_id, reset_sequences
+from crm.bulk import analyze_tables, bulk_insert, next_id, reset_sequences
 from crm.models import Tenant
 from customers.models import (
     Customer,
@@ -814,7 +814,7 @@ def seed_tenant(
         "deals": bulk_insert(Deal, DEAL_COLUMNS, data.deals),
         "call_tasks": bulk_insert(CallTask, CALLTASK_COLUMNS, data.call_tasks),
     }
-    reset_sequences(
-        Household, Customer, CustomerTag, Vehicle, Purchase, ServiceRecord, Interaction, Deal, CallTask
-    )
+    loaded = (Household, Customer, CustomerTag, Vehicle, Purchase, ServiceRecord, Interaction, Deal, CallTask)
+    reset_sequences(*loaded)
+    analyze_tables(*loaded)
     return counts
