@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import json
 import operator
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from django import forms
@@ -77,6 +78,8 @@ __all__ = [
     "TenantSlugRelatedField",
     "TenantUserField",
     "UpdatedSinceFilterSet",
+    "UtcDateTimeFilter",
+    "UtcDateTimeFromToRangeFilter",
     "effective_role",
 ]
 
@@ -173,8 +176,34 @@ def IdFilter(field_name: str, **kwargs) -> IntegerFilter:
     return IntegerFilter(field_name=field_name, min_value=1, max_value=MAX_ID, **kwargs)
 
 
+def _to_utc(value: datetime | None, name: str) -> datetime | None:
+    # PostgreSQL rejects offsets beyond ±15:59 that ISO 8601 parsing accepts; UTC is always valid.
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise exceptions.ValidationError({name: [_("Enter a valid date/time.")]}) from exc
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time filter whose value is normalised to UTC before it reaches the database."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, _to_utc(value, self.field_name))
+
+
+class UtcDateTimeFromToRangeFilter(filters.IsoDateTimeFromToRangeFilter):
+    """`<name>_after` / `<name>_before` in ISO 8601, normalised to UTC."""
+
+    def filter(self, qs, value):
+        if value:
+            value = slice(_to_utc(value.start, self.field_name), _to_utc(value.stop, self.field_name))
+        return super().filter(qs, value)
+
+
 class UpdatedSinceFilterSet(filters.FilterSet):
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text=_("Only rows changed at or after this time (ISO 8601), for incremental sync."),

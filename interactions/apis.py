@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api import IdFilter, TenantModelViewSet, UpdatedSinceFilterSet
+from crm.api import IdFilter, TenantModelViewSet, UpdatedSinceFilterSet, UtcDateTimeFromToRangeFilter
 from crm.api_auth import ApiKeyUser
 from crm.services import model_update
 from interactions import services
@@ -34,7 +34,7 @@ class InteractionFilter(UpdatedSinceFilterSet):
     staff = IdFilter("staff_id")
     channel = filters.ChoiceFilter(choices=Channel.choices)
     topic = filters.ChoiceFilter(choices=Topic.choices)
-    occurred_at = filters.IsoDateTimeFromToRangeFilter(
+    occurred_at = UtcDateTimeFromToRangeFilter(
         help_text=_("occurred_at_after / occurred_at_before (ISO 8601).")
     )
     follow_up_needed = filters.BooleanFilter()

@@ -210,3 +210,12 @@ def test_malformed_ids_are_json_404s(api, bad_id):
 def test_out_of_range_filters_are_400(api):
     assert api.get("/api/v1/deals/", {"customer": "1e308"}).status_code == 400
     assert api.get("/api/v1/customers/", {"birthday_month": "13"}).status_code == 400
+
+
+def test_datetime_filters_with_extreme_offsets_are_normalised_not_errors(api):
+    assert (
+        api.get("/api/v1/interactions/", {"occurred_at_before": "8616-03-06T12:48:08+20:19"}).status_code
+        == 200
+    )
+    assert api.get("/api/v1/customers/", {"updated_since": "2025-01-01T00:00:00+23:59"}).status_code == 200
+    assert api.get("/api/v1/customers/", {"updated_since": "9999-12-31T23:00:00-20:00"}).status_code == 400

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -38,7 +40,18 @@ schema.config.phases.coverage.enabled = False
 
 
 @pytest.fixture
-def seeded_key(db):
+def keep_test_connection():
+    """Requests go through the real WSGI handler, whose end-of-request hook closes the database
+    connection; the test's transaction lives on that connection (Django's test client unhooks it too)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def seeded_key(db, keep_test_connection):
     tenant = TenantFactory(slug="fuzz-shop")
     owner = UserFactory(email="owner@fuzz.test")
     from crm.services import membership_create
