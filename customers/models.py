@@ -377,6 +377,8 @@ class ServiceRecord(TenantOwned, TimeStamped):
         indexes = [
             models.Index(fields=["tenant", "customer", "date"], name="service_tenant_customer_date"),
             models.Index(fields=["tenant", "vehicle", "kind", "date"], name="service_tenant_vehicle_kind"),
+            # Today's "check-ups due" card: next legal check per kind.
+            models.Index(fields=["tenant", "kind", "next_due"], name="service_tenant_kind_next_due"),
             models.Index(fields=["tenant", "date"], name="service_tenant_date"),
             models.Index(fields=["tenant", "updated_at", "id"], name="service_tenant_updated"),
         ]
