@@ -18,6 +18,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from analytics import selectors
 from analytics.models import SCORED_SEGMENTS, Segment
@@ -328,13 +329,14 @@ SECTIONS = {
     "ltv": (_ltv, VIEW_ALL_ANALYTICS),
     "demographics": (_demographics, VIEW_ALL_ANALYTICS),
 }
+# Lazy: module-level titles must follow each request's language, not the one active at import.
 SECTION_TITLES = {
-    "overview": _("Segments"),
-    "kpi": _("KPI tree"),
-    "conversion": _("Conversion and cohorts"),
-    "migration": _("Migration"),
-    "ltv": _("LTV"),
-    "demographics": _("Demographics"),
+    "overview": gettext_lazy("Segments"),
+    "kpi": gettext_lazy("KPI tree"),
+    "conversion": gettext_lazy("Conversion and cohorts"),
+    "migration": gettext_lazy("Migration"),
+    "ltv": gettext_lazy("LTV"),
+    "demographics": gettext_lazy("Demographics"),
 }
 
 
