@@ -18,7 +18,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from analytics import selectors
 from analytics.models import SCORED_SEGMENTS, Segment
@@ -224,7 +224,7 @@ def _migration(request):
         "tables": [
             _table("migration", _("Segment migration %(a)s → %(b)s") % {
                 "a": matrix["from_month"].strftime("%Y-%m"), "b": matrix["to_month"].strftime("%Y-%m")},
-                [_("From"), _("To"), _("Customers")], rows,
+                [_migration_from(), _migration_to(), _("Customers")], rows,
                 _chart("bar", [labels[c] for c in codes], datasets, stacked=True,
                        title=_("x = segment before, stacks = segment after"))),
         ],
@@ -329,6 +329,16 @@ SECTIONS = {
     "ltv": (_ltv, VIEW_ALL_ANALYTICS),
     "demographics": (_demographics, VIEW_ALL_ANALYTICS),
 }
+
+
+def _migration_from() -> str:
+    return pgettext("segment migration", "From")
+
+
+def _migration_to() -> str:
+    return pgettext("segment migration", "To")
+
+
 # Lazy: module-level titles must follow each request's language, not the one active at import.
 SECTION_TITLES = {
     "overview": gettext_lazy("Segments"),

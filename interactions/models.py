@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.tenancy import TenantOwned
 from customers.models import Customer, TimeStamped, Vehicle, _same_tenant
@@ -101,7 +102,7 @@ class DealStage(models.TextChoices):
     PROPOSAL = "proposal", _("Proposal")
     NEGOTIATION = "negotiation", _("Negotiation")
     WON = "won", _("Won")
-    LOST = "lost", _("Lost")
+    LOST = "lost", pgettext_lazy("deal stage", "Lost")
 
 
 OPEN_DEAL_STAGES = [DealStage.LEAD, DealStage.CONTACTED, DealStage.PROPOSAL, DealStage.NEGOTIATION]
@@ -165,7 +166,7 @@ class Deal(TenantOwned, TimeStamped):
 
 
 class CallTaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("call task status", "Open")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
 
