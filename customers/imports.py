@@ -46,7 +46,7 @@ from customers.models import (
     Tag,
     Vehicle,
 )
-from customers.services import next_due_for
+from customers.services import CUSTOMER_FIELDS, VEHICLE_FIELDS, next_due_for
 
 IMPORT_BATCH_ROWS = 1_000
 ENCODING_SAMPLE_BYTES = 1 << 20
@@ -132,47 +132,13 @@ class _Kind:
 KIND_SPECS = {
     "customers": _Kind(
         Customer,
-        columns=(
-            "external_ref",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "email",
-            "phone",
-            "postal_code",
-            "prefecture",
-            "address",
-            "birthday",
-            "gender",
-            "household",
-            "acquisition_channel",
-            "acquisition_cost",
-            "assigned_staff",
-            "consent",
-            "consent_source",
-            "tags",
-            "notes",
-        ),
+        # The columns are the API's writable fields (customers.services owns the list).
+        columns=(*CUSTOMER_FIELDS, "consent", "consent_source", "tags"),
         required=("family_name",),
     ),
     "vehicles": _Kind(
         Vehicle,
-        columns=(
-            "customer",
-            "customer_external_ref",
-            "external_ref",
-            "maker",
-            "model_name",
-            "grade",
-            "model_year",
-            "plate_number",
-            "vin",
-            "first_registration",
-            "inspection_expiry",
-            "mileage",
-            "status",
-        ),
+        columns=("customer", "customer_external_ref", *VEHICLE_FIELDS[1:]),
         required=("maker", "model_name"),
         refs=("customer",),
     ),

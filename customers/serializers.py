@@ -18,6 +18,7 @@ from customers.models import (
     ServiceRecord,
     Vehicle,
 )
+from customers.services import CUSTOMER_FIELDS, VEHICLE_FIELDS
 
 TIMESTAMPS = ("id", "created_at", "updated_at")
 
@@ -79,28 +80,12 @@ class CustomerSerializer(TenantModelSerializer):
         list_serializer_class = CustomerListSerializer
         fields = [
             "id",
-            "external_ref",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "email",
-            "phone",
-            "postal_code",
-            "prefecture",
-            "address",
-            "birthday",
-            "gender",
-            "household",
-            "acquisition_channel",
-            "acquisition_cost",
-            "assigned_staff",
+            *CUSTOMER_FIELDS,
             "consent",
             "consent_at",
             "consent_source",
             "opted_out_at",
             "tags",
-            "notes",
             "created_at",
             "updated_at",
         ]
@@ -171,24 +156,7 @@ class VehicleSerializer(_CustomerRefMixin, TenantModelSerializer):
 
     class Meta:
         model = Vehicle
-        fields = [
-            "id",
-            "customer",
-            "customer_external_ref",
-            "external_ref",
-            "maker",
-            "model_name",
-            "grade",
-            "model_year",
-            "plate_number",
-            "vin",
-            "first_registration",
-            "inspection_expiry",
-            "mileage",
-            "status",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "customer", "customer_external_ref", *VEHICLE_FIELDS[1:], "created_at", "updated_at"]
         read_only_fields = TIMESTAMPS
 
     def validate(self, attrs):
