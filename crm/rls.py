@@ -168,6 +168,9 @@ def drop_tenant_policy_sql(table: str) -> list[str]:
 class EnableTenantRLS(Operation):
     """Enable and force row-level security with the tenant policy on a model's table (PostgreSQL only).
 
+    `model_name` is a model of the migration's app, or "app_label.Model" for another app's model
+    (crm's first RLS migration covers the tables that existed before; a new tenant-owned model
+    enables RLS in its own app's migration, next to its CreateModel).
     `extra_using` is an SQL condition OR-ed into the read side of the policy; it exists for the two
     authentication lookups (memberships by user, API keys by hash) and should stay that rare.
     """
@@ -189,7 +192,11 @@ class EnableTenantRLS(Operation):
         pass
 
     def _table(self, app_label, state) -> str:
-        return state.apps.get_model(app_label, self.model_name)._meta.db_table
+        if "." in self.model_name:
+            app_label, model_name = self.model_name.split(".", 1)
+        else:
+            model_name = self.model_name
+        return state.apps.get_model(app_label, model_name)._meta.db_table
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
@@ -208,4 +215,4 @@ class EnableTenantRLS(Operation):
 
     @property
     def migration_name_fragment(self):
-        return f"rls_{self.model_name.lower()}"
+        return f"rls_{self.model_name.rsplit('.', 1)[-1].lower()}"
