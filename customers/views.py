@@ -23,8 +23,10 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.audit import audit_record
 from crm.csvsafe import csv_response
 from crm.errors import ApplicationError
+from crm.models import AuditAction
 from crm.permissions import tenant_view
 from crm.roles import EDIT_CUSTOMERS
 from customers import forms
@@ -205,6 +207,14 @@ def customer_bulk(request):
         if not ids:  # nothing ticked: export what the filters show
             request.GET = QueryDict(request.POST.get("querystring", ""))
             _form, qs = _filtered_customers(request)
+        audit_record(
+            tenant=request.tenant,
+            action=AuditAction.EXPORT_VIEWED,
+            target_type="customers.customer",
+            summary="customers.csv",
+            changes={"selected": len(ids), "filters": sorted(QueryDict(request.POST.get("querystring", "")))},
+            request=request,
+        )
         return csv_response(_export_rows(qs[:EXPORT_LIMIT]), "customers.csv")
     if action == "tag":
         n = customers_add_tag(tenant=request.tenant, customer_ids=ids, name=form.cleaned_data["tag_name"])
@@ -311,10 +321,13 @@ def _analytics_for(tenant, customer_id: int) -> dict:
     return out
 
 
-@tenant_view()
-def customer_detail(request, pk: int):
+QUICK_ACTION_TABS = ("log", "service", "follow")
+
+
+def _render_360(request, customer, *, status: int = 200, active_tab: str = "log", **bound_forms):
+    """Customer 360. A quick action that failed validation passes its bound form (entered values and
+    field errors) in `bound_forms` and the tab to open; the other forms start blank."""
     tenant = request.tenant
-    customer = customer_get(tenant=tenant, pk=pk)
     today = timezone.localdate()
     vehicles = list(Vehicle.objects.for_tenant(tenant).filter(customer=customer).order_by("status", "pk"))
     for v in vehicles:
@@ -327,6 +340,17 @@ def customer_detail(request, pk: int):
         if customer.household_id
         else []
     )
+    blank_forms = {
+        "consent_form": lambda: forms.ConsentForm(initial={"consent": customer.consent}),
+        "interaction_form": forms.InteractionQuickForm,
+        "service_form": lambda: forms.ServiceRecordForm(
+            tenant=tenant, customer=customer, initial={"date": today.isoformat()}
+        ),
+        "followup_form": lambda: forms.FollowUpForm(
+            tenant=tenant,
+            initial={"due_date": (today + timedelta(days=7)).isoformat(), "assigned_to": request.user.pk},
+        ),
+    }
     ctx = {
         "customer": customer,
         "tags": list(customer.tags.order_by("name").values_list("name", flat=True)),
@@ -334,83 +358,99 @@ def customer_detail(request, pk: int):
         "household_members": household_members,
         "timeline": customer_timeline(tenant=tenant, customer_id=customer.pk),
         "timeline_limit": TIMELINE_LIMIT,
-        "consent_form": forms.ConsentForm(initial={"consent": customer.consent}),
-        "interaction_form": forms.InteractionQuickForm(),
-        "service_form": forms.ServiceRecordForm(
-            tenant=tenant, customer=customer, initial={"date": today.isoformat()}
-        ),
-        "followup_form": forms.FollowUpForm(
-            tenant=tenant,
-            initial={"due_date": (today + timedelta(days=7)).isoformat(), "assigned_to": request.user.pk},
-        ),
+        **{name: bound_forms[name] if name in bound_forms else make() for name, make in blank_forms.items()},
+        "active_tab": active_tab if active_tab in QUICK_ACTION_TABS else "log",
         "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
         **_analytics_for(tenant, customer.pk),
     }
-    return render(request, "customers/customer_detail.html", ctx)
+    return render(request, "customers/customer_detail.html", ctx, status=status)
+
+
+@tenant_view()
+def customer_detail(request, pk: int):
+    return _render_360(request, customer_get(tenant=request.tenant, pk=pk))
 
 
 def _back_to(customer):
     return redirect("customers:detail", pk=customer.pk)
 
 
+def _quick_action(request, customer, form, *, form_name: str, tab: str, save, done: str):
+    """Save a valid quick-action form through its service and go back to the 360 page; otherwise
+    (form or service validation) show the page again with the errors next to the fields (HTTP 400)."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to_form(form, exc)
+        else:
+            messages.success(request, done)
+            return _back_to(customer)
+    return _render_360(request, customer, status=400, active_tab=tab, **{form_name: form})
+
+
 @tenant_view(write=EDIT_CUSTOMERS)
 @require_POST
 def customer_consent(request, pk: int):
     customer = customer_get(tenant=request.tenant, pk=pk)
-    form = forms.ConsentForm(request.POST)
-    if form.is_valid():
-        customer_set_consent(
-            tenant=request.tenant,
-            customer=customer,
-            consent=form.cleaned_data["consent"],
-            source=form.cleaned_data["source"],
-        )
-        messages.success(request, _("Consent updated."))
-    else:
-        messages.error(request, _("Choose a consent state and say where it came from."))
-    return _back_to(customer)
+    return _quick_action(
+        request,
+        customer,
+        forms.ConsentForm(request.POST),
+        form_name="consent_form",
+        tab="log",
+        save=lambda data: customer_set_consent(
+            tenant=request.tenant, customer=customer, consent=data["consent"], source=data["source"]
+        ),
+        done=_("Consent updated."),
+    )
 
 
 @tenant_view(write=EDIT_CUSTOMERS)
 @require_POST
 def customer_log_interaction(request, pk: int):
     customer = customer_get(tenant=request.tenant, pk=pk)
-    form = forms.InteractionQuickForm(request.POST)
-    if form.is_valid():
-        interaction_create(tenant=request.tenant, customer=customer, staff=request.user, **form.cleaned_data)
-        messages.success(request, _("Logged."))
-    else:
-        messages.error(request, _("Write a short summary of the conversation."))
-    return _back_to(customer)
+    return _quick_action(
+        request,
+        customer,
+        forms.InteractionQuickForm(request.POST),
+        form_name="interaction_form",
+        tab="log",
+        save=lambda data: interaction_create(
+            tenant=request.tenant, customer=customer, staff=request.user, **data
+        ),
+        done=_("Logged."),
+    )
 
 
 @tenant_view(write=EDIT_CUSTOMERS)
 @require_POST
 def customer_add_service(request, pk: int):
     customer = customer_get(tenant=request.tenant, pk=pk)
-    form = forms.ServiceRecordForm(request.POST, tenant=request.tenant, customer=customer)
-    if form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items()}
-        service_record_create(tenant=request.tenant, customer=customer, **data)
-        messages.success(request, _("Service record added."))
-    else:
-        for field, errs in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errs)}" if label else " ".join(errs))
-    return _back_to(customer)
+    return _quick_action(
+        request,
+        customer,
+        forms.ServiceRecordForm(request.POST, tenant=request.tenant, customer=customer),
+        form_name="service_form",
+        tab="service",
+        save=lambda data: service_record_create(tenant=request.tenant, customer=customer, **data),
+        done=_("Service record added."),
+    )
 
 
 @tenant_view(write=EDIT_CUSTOMERS)
 @require_POST
 def customer_schedule_followup(request, pk: int):
     customer = customer_get(tenant=request.tenant, pk=pk)
-    form = forms.FollowUpForm(request.POST, tenant=request.tenant)
-    if form.is_valid():
-        call_task_create(tenant=request.tenant, customer=customer, **form.cleaned_data)
-        messages.success(request, _("Follow-up scheduled."))
-    else:
-        messages.error(request, _("Give a due date and a reason for the follow-up."))
-    return _back_to(customer)
+    return _quick_action(
+        request,
+        customer,
+        forms.FollowUpForm(request.POST, tenant=request.tenant),
+        form_name="followup_form",
+        tab="follow",
+        save=lambda data: call_task_create(tenant=request.tenant, customer=customer, **data),
+        done=_("Follow-up scheduled."),
+    )
 
 
 # --- create / edit ------------------------------------------------------------------------------------

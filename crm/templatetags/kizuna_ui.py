@@ -28,7 +28,17 @@ def ui(bound_field, extra: str = ""):
     if extra:
         css += " " + extra
     existing = bound_field.field.widget.attrs.get("class", "")
-    return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+    attrs = {"class": f"{existing} {css}".strip()}
+    # Screen readers announce the error and help text with the field (ids from components/field.html).
+    described = []
+    if bound_field.errors:
+        attrs["aria-invalid"] = "true"
+        described.append(f"{bound_field.auto_id}_error")
+    if bound_field.help_text:
+        described.append(f"{bound_field.auto_id}_helptext")
+    if described and bound_field.auto_id:
+        attrs["aria-describedby"] = " ".join(described)
+    return bound_field.as_widget(attrs=attrs)
 
 
 @register.filter
