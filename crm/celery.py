@@ -1,9 +1,18 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _redact_personal_data(logger, **kwargs):
+    """A worker installs its own log handlers: keep personal data out of them too (crm/logredact.py)."""
+    from crm.logredact import install_on
+
+    install_on(logger)

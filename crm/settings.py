@@ -10,16 +10,22 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=True)
-# The embedded default key only exists so that `make run` works on a fresh clone;
-# production must set SECRET_KEY (check --deploy fails on this value).
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-kizuna-embedded-development-key")
+# No SECRET_KEY in the environment means the embedded setup of `make run`: DEBUG defaults on there
+# and off everywhere else, so a deployment that sets its key is in production mode unless told otherwise.
+_EMBEDDED_SECRET_KEY = "django-insecure-kizuna-embedded-development-key"
+SECRET_KEY = env("SECRET_KEY", default=_EMBEDDED_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=SECRET_KEY == _EMBEDDED_SECRET_KEY)
+if not DEBUG and SECRET_KEY == _EMBEDDED_SECRET_KEY:
+    # Fail closed: the embedded key is public, so sessions and reset links signed with it could be forged.
+    raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY in the environment (50+ random characters).")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -42,6 +48,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "crm",
     "customers",
     "interactions",
@@ -51,16 +62,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "crm.middleware.ActiveTenantMiddleware",
+    "crm.audit.AuditRequestMiddleware",  # who and from where, for the audit trail
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so that it sees the login view's failure and answers with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -94,6 +110,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# Row-level security (crm/rls.py, docs/architecture.md): DATABASE_URL is the application role, which
+# must not bypass RLS; `manage.py migrate` connects with DATABASE_OWNER_URL's credentials when set.
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
+# Silences only the "role could bypass RLS" check (kizuna.E001). The test settings set it because the
+# main test suite connects as the `postgres` superuser; deployments must never need it.
+KIZUNA_ALLOW_RLS_BYPASS = env.bool("KIZUNA_ALLOW_RLS_BYPASS", default=False)
 
 AUTH_USER_MODEL = "crm.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -101,6 +123,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # Counts failed logins per (e-mail, IP) and refuses further attempts after AXES_FAILURE_LIMIT.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "today"
@@ -248,13 +275,56 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
+    # Production defaults pass `check --deploy --fail-level WARNING`; each can be relaxed by its variable
+    # (docker-compose.yml's plain-HTTP demo turns off the redirect and the secure cookies).
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-    SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    _hsts = SECURE_HSTS_SECONDS > 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_hsts)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_hsts)
+    # Only behind a proxy that overwrites X-Forwarded-Proto may the header be trusted.
+    if env.bool("BEHIND_TLS_PROXY", default=True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no inline
+# code, no eval. Data for scripts travels in json_script blocks; htmx's inline indicator style is off
+# (meta htmx-config in base.html) and its rules live in static/css/kizuna.css.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Bootstrap's icons are data: SVGs; QR codes are inline SVG
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login brute-force protection (django-axes): after AXES_FAILURE_LIMIT failures for one e-mail from one
+# IP address, that pair is locked for AXES_COOLOFF_MINUTES; a successful login resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
+AXES_VERBOSE = False  # its log lines name the e-mail address tried
+AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
+AXES_USERNAME_CALLABLE = "crm.security.login_username"
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+
+# Two-factor (django-otp, TOTP): optional for owners and managers; the issuer shows in the phone app.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Kizuna")
+
+# Audit trail: how many reverse proxies (load balancer, nginx…) append to X-Forwarded-For in front of
+# the app. 0 (default) trusts only REMOTE_ADDR; a forged header can then never set the logged IP.
+AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", default=0)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -262,7 +332,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Personal data never reaches a log line: e-mail addresses and phone numbers are masked and model
+    # instances passed as arguments are logged as "<Customer 12>" (crm/logredact.py).
+    "filters": {"redact_pii": {"()": "crm.logredact.RedactPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_pii"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -159,6 +159,9 @@ class Command(BaseCommand):
             "KIZUNA_API_RATE": "100000000/min",
             "CONN_MAX_AGE": "60",
             "DEBUG": "false",
+            # Production mode refuses the embedded key; the loopback benchmark speaks plain HTTP.
+            "SECRET_KEY": settings.SECRET_KEY,
+            "SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "WARNING",
         }
         gunicorn = Path(sys.executable).with_name("gunicorn")

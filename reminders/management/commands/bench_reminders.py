@@ -267,6 +267,7 @@ class Command(BaseCommand):
             # … and Celery must not close it after every task (CELERY_DB_REUSE_MAX, see bench_settings.py).
             DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_WORKER_SETTINGS", "reminders.bench_settings"),
             DEBUG="false",
+            SECRET_KEY=settings.SECRET_KEY,  # production mode refuses to start on the embedded key
         )
         celery = str(Path(sys.executable).with_name("celery"))
         worker = subprocess.Popen(

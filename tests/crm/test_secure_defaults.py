@@ -1,0 +1,94 @@
+"""Production settings come from the environment and pass Django's deployment checks.
+
+Each case starts `manage.py` in a fresh process, because settings are read once at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+# Variables a test run or a developer may have set that would change the outcome.
+CLEARED = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "BEHIND_TLS_PROXY",
+}
+
+
+def manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    clean.update(KIZUNA_VAR_DIR=str(tmp_path / "var"), **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_env() -> dict[str, str]:
+    return {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "crm.example.jp"}
+
+
+def test_check_deploy_passes_at_warning_level_with_production_settings(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path, **production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_fails_when_a_safeguard_is_turned_off(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+        SECURE_HSTS_SECONDS="0",
+        **production_env(),
+    )
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr  # HSTS
+
+
+def test_setting_a_secret_key_turns_debug_off_and_the_safeguards_on(tmp_path):
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD)"
+    )
+    result = manage("shell", "-c", code, tmp_path=tmp_path, **production_env())
+    assert result.returncode == 0, result.stderr
+    values = result.stdout.strip().splitlines()[-1].split()
+    assert values == ["False", "True", "True", "True", "31536000", "True", "True"]
+
+
+def test_embedded_setup_without_variables_runs_in_debug(tmp_path):
+    """`make run` sets no variables: DEBUG is on and the embedded key is used (check --deploy flags it)."""
+    code = "from django.conf import settings as s; print(s.DEBUG, s.SECRET_KEY.startswith('django-insecure'))"
+    result = manage("shell", "-c", code, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["True", "True"]
+
+
+def test_production_mode_refuses_to_start_on_the_embedded_key(tmp_path):
+    result = manage("check", tmp_path=tmp_path, DEBUG="false")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "set SECRET_KEY" in result.stderr
