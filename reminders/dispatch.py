@@ -1,5 +1,9 @@
 """The dispatcher and the sweeper: hand due reminders to send tasks, and recover stuck ones.
 
+Both work tenant by tenant, each tenant's rows inside `tenant_context(tenant_id)`: with PostgreSQL
+row-level security a query outside a tenant context sees no reminder at all. The Tenant table is not
+tenant-owned, so the loop over tenants reads it directly.
+
 Claiming uses `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so two dispatchers running at the
 same time claim disjoint rows. Send tasks are enqueued with `transaction.on_commit`: a task never
 sees a row its dispatcher has not committed yet, and a rolled-back claim enqueues nothing.
@@ -17,11 +21,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.models import Tenant
+from crm.rls import tenant_context
 from customers.models import Consent, Customer
 from interactions.models import CallTask
 from reminders.models import Reminder, ReminderRule, ReminderStatus
 from reminders.sending import queued_lease_seconds, sending_lease_seconds
 
+# Rows per claim transaction; send tasks then get SEND_BATCH_SIZE ids each (reminders.tasks).
 DISPATCH_BATCH_SIZE = 500
 
 Enqueue = Callable[[list[tuple[int, int]]], None]
@@ -31,8 +37,8 @@ def tenants_in_send_window(now: datetime | None = None) -> dict[date, list[int]]
     """Tenants whose local time is inside their send window, grouped by their local date."""
     now = now or timezone.now()
     groups: dict[date, list[int]] = defaultdict(list)
-    # Deliberately across tenants: the dispatcher serves every shop. One small row per tenant.
-    for tenant_id, tz, start, end in Tenant.objects.values_list(
+    # The Tenant table is not tenant-owned: one small row per tenant, read without a tenant context.
+    for tenant_id, tz, start, end in Tenant.objects.order_by("id").values_list(
         "id", "time_zone", "send_window_start", "send_window_end"
     ):
         try:
@@ -44,32 +50,34 @@ def tenants_in_send_window(now: datetime | None = None) -> dict[date, list[int]]
     return groups
 
 
-def reminders_to_call_tasks(reminders: Iterable[Reminder], *, expected: str) -> int:
-    """Turn reminders for customers we may not e-mail into call tasks for their assigned staff."""
+def reminders_to_call_tasks(tenant_id: int, reminders: Iterable[Reminder], *, expected: str) -> int:
+    """Turn one tenant's reminders for customers we may not e-mail into call tasks for their assigned staff.
+
+    Runs inside the caller's tenant transaction.
+    """
     reminders = list(reminders)
     if not reminders:
         return 0
     rule_names = dict(
-        # Cross-tenant by design: the rows come from one claim that may span tenants.
-        ReminderRule.objects.unscoped()
+        ReminderRule.objects.for_tenant(tenant_id)
         .filter(pk__in={r.rule_id for r in reminders})
         .values_list("id", "name")
     )
     customers = {
         c["id"]: c
-        for c in Customer.objects.unscoped()
+        for c in Customer.objects.for_tenant(tenant_id)
         .filter(pk__in={r.customer_id for r in reminders})
         .values("id", "email", "consent", "assigned_staff_id")
     }
     now = timezone.now()
     with transaction.atomic():
-        ids = list(
-            Reminder.objects.unscoped()
+        ids = set(
+            Reminder.objects.for_tenant(tenant_id)
             .select_for_update()
             .filter(pk__in=[r.pk for r in reminders], status=expected)
             .values_list("id", flat=True)
         )
-        rows = [r for r in reminders if r.pk in set(ids)]
+        rows = [r for r in reminders if r.pk in ids]
         tasks = []
         for r in rows:
             c = customers[r.customer_id]
@@ -81,7 +89,7 @@ def reminders_to_call_tasks(reminders: Iterable[Reminder], *, expected: str) -> 
             r.reason = why
             tasks.append(
                 CallTask(
-                    tenant_id=r.tenant_id,
+                    tenant_id=tenant_id,
                     customer_id=r.customer_id,
                     assigned_to_id=c["assigned_staff_id"],
                     due_date=max(r.due_date, timezone.localdate()),
@@ -91,7 +99,9 @@ def reminders_to_call_tasks(reminders: Iterable[Reminder], *, expected: str) -> 
         CallTask.objects.bulk_create(tasks)
         for r, task in zip(rows, tasks, strict=True):
             r.call_task_id, r.status, r.updated_at = task.pk, ReminderStatus.CALL_TASK, now
-        Reminder.objects.unscoped().bulk_update(rows, ["call_task", "status", "reason", "updated_at"])
+        Reminder.objects.for_tenant(tenant_id).bulk_update(
+            rows, ["call_task", "status", "reason", "updated_at"]
+        )
     return len(rows)
 
 
@@ -99,54 +109,99 @@ def _sendable(customer: dict) -> bool:
     return bool(customer["email"]) and customer["consent"] == Consent.OPTED_IN
 
 
-def reminders_claim_due(
-    *, now: datetime | None = None, limit: int = DISPATCH_BATCH_SIZE, enqueue: Enqueue | None = None
+def reminders_claim_tenant(
+    *,
+    tenant_id: int,
+    local_day: date,
+    now: datetime | None = None,
+    limit: int = DISPATCH_BATCH_SIZE,
+    enqueue: Enqueue | None = None,
 ) -> tuple[list[tuple[int, int]], int]:
-    """Claim due reminders of tenants inside their send window.
+    """Claim up to `limit` of one tenant's reminders due by its local `local_day`, in one transaction.
 
-    Returns the (tenant id, reminder id) pairs queued for sending, and how many rows were claimed.
-
-    Customers without consent or e-mail get a call task instead. `enqueue` runs after commit.
+    Returns the (tenant id, reminder id) pairs queued for sending and how many rows were claimed;
+    customers without consent or e-mail get a call task instead. `enqueue` runs after commit.
     """
     now = now or timezone.now()
-    groups = tenants_in_send_window(now)
-    if not groups:
-        return [], 0
-    due = Q()
-    for local_day, tenant_ids in groups.items():
-        due |= Q(tenant_id__in=tenant_ids, due_date__lte=local_day)
-    with transaction.atomic():
-        # Cross-tenant on purpose: one claim serves every tenant in its window.
+    with tenant_context(tenant_id):
         claimed = list(
-            Reminder.objects.unscoped()
+            Reminder.objects.for_tenant(tenant_id)
             .select_for_update(skip_locked=True)
-            .filter(due, status=ReminderStatus.PENDING)
+            .filter(status=ReminderStatus.PENDING, due_date__lte=local_day)
+            .only("id", "tenant_id", "customer_id", "rule_id", "due_date")
             .order_by("due_date", "id")[:limit]
         )
         if not claimed:
             return [], 0
         customers = {
             c["id"]: c
-            for c in Customer.objects.unscoped()
+            for c in Customer.objects.for_tenant(tenant_id)
             .filter(pk__in={r.customer_id for r in claimed})
             .values("id", "email", "consent")
         }
         to_send = [r for r in claimed if _sendable(customers[r.customer_id])]
         no_mail = [r for r in claimed if not _sendable(customers[r.customer_id])]
-        Reminder.objects.unscoped().filter(pk__in=[r.pk for r in to_send]).update(
+        Reminder.objects.for_tenant(tenant_id).filter(pk__in=[r.pk for r in to_send]).update(
             status=ReminderStatus.QUEUED, queued_at=now, updated_at=now
         )
-        reminders_to_call_tasks(no_mail, expected=ReminderStatus.PENDING)
-        queued = [(r.tenant_id, r.pk) for r in to_send]
+        reminders_to_call_tasks(tenant_id, no_mail, expected=ReminderStatus.PENDING)
+        queued = [(tenant_id, r.pk) for r in to_send]
         if enqueue is not None and queued:
             transaction.on_commit(lambda: enqueue(queued))
     return queued, len(claimed)
 
 
-def reminders_sweep_stuck(
-    *, now: datetime | None = None, enqueue: Enqueue | None = None
+def reminders_claim_due(
+    *, now: datetime | None = None, limit: int = DISPATCH_BATCH_SIZE, enqueue: Enqueue | None = None
+) -> tuple[list[tuple[int, int]], int]:
+    """Claim up to `limit` due reminders of tenants inside their send window (one pass over the tenants).
+
+    Returns the (tenant id, reminder id) pairs queued for sending, and how many rows were claimed.
+    """
+    now = now or timezone.now()
+    queued: list[tuple[int, int]] = []
+    claimed = 0
+    for local_day, tenant_ids in tenants_in_send_window(now).items():
+        for tenant_id in tenant_ids:
+            if claimed >= limit:
+                return queued, claimed
+            q, c = reminders_claim_tenant(
+                tenant_id=tenant_id, local_day=local_day, now=now, limit=limit - claimed, enqueue=enqueue
+            )
+            queued += q
+            claimed += c
+    return queued, claimed
+
+
+def reminders_dispatch_all(
+    *, now: datetime | None = None, enqueue: Enqueue | None = None, max_rows: int | None = None
+) -> tuple[int, int]:
+    """Drain every in-window tenant's due reminders, claim after claim. Returns (queued, claimed)."""
+    now = now or timezone.now()
+    queued_total = claimed_total = 0
+    for local_day, tenant_ids in tenants_in_send_window(now).items():
+        for tenant_id in tenant_ids:
+            while max_rows is None or claimed_total < max_rows:
+                limit = (
+                    DISPATCH_BATCH_SIZE
+                    if max_rows is None
+                    else min(DISPATCH_BATCH_SIZE, max_rows - claimed_total)
+                )
+                queued, claimed = reminders_claim_tenant(
+                    tenant_id=tenant_id, local_day=local_day, now=now, limit=limit, enqueue=enqueue
+                )
+                queued_total += len(queued)
+                claimed_total += claimed
+                if claimed < limit:
+                    break
+    return queued_total, claimed_total
+
+
+def reminders_sweep_tenant(
+    *, tenant_id: int, now: datetime | None = None, enqueue: Enqueue | None = None
 ) -> list[tuple[int, int]]:
-    """Requeue rows stuck in "sending" past the lease (worker died) and "queued" rows whose task was lost."""
+    """Requeue one tenant's rows stuck in "sending" past the lease (worker died) and "queued" rows whose
+    task was lost."""
     now = now or timezone.now()
     stuck_sending = Q(
         status=ReminderStatus.SENDING, sending_started_at__lt=now - timedelta(seconds=sending_lease_seconds())
@@ -154,19 +209,34 @@ def reminders_sweep_stuck(
     lost_queued = Q(
         status=ReminderStatus.QUEUED, queued_at__lt=now - timedelta(seconds=queued_lease_seconds())
     )
-    with transaction.atomic():
-        # Cross-tenant on purpose: recovery covers every tenant's rows.
+    with tenant_context(tenant_id):
         rows = list(
-            Reminder.objects.unscoped()
+            Reminder.objects.for_tenant(tenant_id)
             .select_for_update(skip_locked=True)
             .filter(stuck_sending | lost_queued)
+            .order_by("id")
             .values_list("tenant_id", "id")[:DISPATCH_BATCH_SIZE]
         )
         if not rows:
             return []
-        Reminder.objects.unscoped().filter(pk__in=[pk for _t, pk in rows]).filter(
+        Reminder.objects.for_tenant(tenant_id).filter(pk__in=[pk for _t, pk in rows]).filter(
             stuck_sending | lost_queued
         ).update(status=ReminderStatus.QUEUED, queued_at=now, updated_at=now, reason="requeued by sweeper")
         if enqueue is not None:
             transaction.on_commit(lambda: enqueue(rows))
     return rows
+
+
+def reminders_sweep_stuck(
+    *, now: datetime | None = None, enqueue: Enqueue | None = None
+) -> list[tuple[int, int]]:
+    """Run the sweeper over every tenant (each in its own tenant transaction)."""
+    now = now or timezone.now()
+    swept: list[tuple[int, int]] = []
+    for tenant_id in Tenant.objects.order_by("id").values_list("id", flat=True):
+        while True:
+            rows = reminders_sweep_tenant(tenant_id=tenant_id, now=now, enqueue=enqueue)
+            swept += rows
+            if len(rows) < DISPATCH_BATCH_SIZE:
+                break
+    return swept

@@ -1,7 +1,8 @@
 # ruff: noqa: S608 -- SQL is assembled from constants and enum values only; every input is a bound parameter.
 """The planner: turns active rules into Reminder rows with one INSERT … SELECT per rule kind.
 
-Every statement covers all tenants (or one, with `tenant_id`) at once: no Python loop over customers.
+One statement per tenant covers all its rules and customers: no Python loop over customers. Tenants
+are planned one after the other, each inside its own `tenant_context` (row-level security).
 `INSERT … ON CONFLICT DO NOTHING` against the unique index on
 (tenant, rule, step, customer, COALESCE(vehicle, 0), occasion date) makes planning idempotent, also
 when two planners run at the same time (the second waits on the first one's index entries, then skips).
@@ -14,14 +15,17 @@ second purchase) are checked again at send time (sending.reminder_still_relevant
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
+from crm.models import Tenant
+from crm.rls import tenant_context
 from customers.models import ServiceKind, VehicleStatus
-from reminders.models import ReminderStatus, RuleKind
+from reminders.models import ReminderRule, ReminderStatus, RuleKind
 
 LOOKBACK_DAYS = 3
 HORIZON_DAYS = 7
@@ -81,7 +85,7 @@ def _selects(q: _Sql) -> dict[str, str]:
     )
     last_check = (
         "SELECT sr.vehicle_id, MAX(sr.date) AS last_date FROM customers_servicerecord sr "
-        f"WHERE sr.kind IN ('{shaken}', '{c12}') GROUP BY sr.vehicle_id"
+        f"WHERE sr.tenant_id = %(tenant)s AND sr.kind IN ('{shaken}', '{c12}') GROUP BY sr.vehicle_id"
     )
     return {
         # Inspection: from each owned vehicle's expiry; positive offsets only while no 車検 is recorded.
@@ -92,7 +96,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             "JOIN customers_vehicle v ON v.tenant_id = r.tenant_id "
             f"WHERE r.is_active AND r.kind = '{RuleKind.INSPECTION}' "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            "AND r.tenant_id = %(tenant)s "
             f"AND v.status = '{owned}' AND v.inspection_expiry IS NOT NULL "
             "AND v.inspection_expiry BETWEEN "
             f"{window} "
@@ -109,7 +113,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "JOIN customers_vehicle v ON v.tenant_id = r.tenant_id "
             f"JOIN ({last_check}) lc ON lc.vehicle_id = v.id "
             f"WHERE r.is_active AND r.kind = '{RuleKind.CHECK_12M}' "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            "AND r.tenant_id = %(tenant)s "
             f"AND v.status = '{owned}' AND (v.inspection_expiry IS NULL OR "
             f"{q.add_months('lc.last_date', '12')} < "
             f"{q.add_days('v.inspection_expiry', str(-CHECK_BEFORE_SHAKEN_MARGIN_DAYS))})"
@@ -124,7 +128,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "JOIN customers_vehicle v ON v.tenant_id = r.tenant_id "
             f"JOIN ({last_check}) lc ON lc.vehicle_id = v.id "
             f"WHERE r.is_active AND r.kind = '{RuleKind.CHECK_6M}' "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            "AND r.tenant_id = %(tenant)s "
             f"AND v.status = '{owned}'"
         ),
         # Birthday: this year's (and the neighbouring years') birthday; the unique key keeps it once a year.
@@ -136,7 +140,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             f"JOIN customers_customer c ON c.tenant_id = r.tenant_id CROSS JOIN {years} y "
             f"WHERE r.is_active AND r.kind = '{RuleKind.BIRTHDAY}' "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND c.birthday IS NOT NULL"
+            "AND r.tenant_id = %(tenant)s AND c.birthday IS NOT NULL"
         ),
         RuleKind.FOLLOW_UP_SERVICE: (
             "SELECT r.tenant_id, r.id AS rule_id, s.step, sr.customer_id, sr.vehicle_id, sr.date AS "
@@ -145,7 +149,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             "JOIN customers_servicerecord sr ON sr.tenant_id = r.tenant_id "
             f"WHERE r.is_active AND r.kind = '{RuleKind.FOLLOW_UP_SERVICE}' "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND sr.date BETWEEN "
+            "AND r.tenant_id = %(tenant)s AND sr.date BETWEEN "
             f"{window}"
         ),
         RuleKind.FOLLOW_UP_PURCHASE: (
@@ -154,7 +158,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             "JOIN customers_purchase p ON p.tenant_id = r.tenant_id "
             f"WHERE r.is_active AND r.kind = '{RuleKind.FOLLOW_UP_PURCHASE}' "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) AND NOT p.is_refund AND p.date BETWEEN "
+            "AND r.tenant_id = %(tenant)s AND NOT p.is_refund AND p.date BETWEEN "
             f"{window}"
         ),
         # Nurture: from a customer's first purchase, only while it is still their only purchase.
@@ -164,11 +168,10 @@ def _selects(q: _Sql) -> dict[str, str]:
             f"{q.add_days('fp.first_date', 's.offset_days')} AS due "
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             "JOIN (SELECT p.tenant_id, p.customer_id, MIN(p.date) AS first_date, COUNT(*) AS n "
-            "FROM customers_purchase p WHERE NOT p.is_refund AND (%(tenant)s IS NULL OR p.tenant_id = "
-            "%(tenant)s) "
+            "FROM customers_purchase p WHERE NOT p.is_refund AND p.tenant_id = %(tenant)s "
             "GROUP BY p.tenant_id, p.customer_id) fp ON fp.tenant_id = r.tenant_id AND fp.n = 1 "
             f"WHERE r.is_active AND r.kind = '{RuleKind.NURTURE}' "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s)"
+            "AND r.tenant_id = %(tenant)s"
         ),
         # Seasonal: the rule's day of the step's month, for the audience (segment or tag).
         RuleKind.SEASONAL: (
@@ -179,7 +182,7 @@ def _selects(q: _Sql) -> dict[str, str]:
             "FROM reminders_reminderrule r JOIN reminders_reminderstep s ON s.rule_id = r.id "
             f"JOIN customers_customer c ON c.tenant_id = r.tenant_id CROSS JOIN {years} y "
             f"WHERE r.is_active AND r.kind = '{RuleKind.SEASONAL}' AND s.month IS NOT NULL "
-            "AND (%(tenant)s IS NULL OR r.tenant_id = %(tenant)s) "
+            "AND r.tenant_id = %(tenant)s "
             "AND (r.audience_tag = '' OR EXISTS (SELECT 1 FROM customers_customertag ct "
             "JOIN customers_tag tg ON tg.id = ct.tag_id "
             "WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND tg.name = r.audience_tag)) "
@@ -199,13 +202,29 @@ def _segment_filter() -> str:
 
 
 def plan_reminders(*, on: date | None = None, tenant_id: int | None = None) -> dict[str, int]:
-    """Plan every active rule's reminders due around `on` (default: today). Returns rows created per kind."""
+    """Plan every active rule's reminders due around `on` (default: today). Returns rows created per kind.
+
+    Without `tenant_id`, every tenant in turn: the Tenant table is not tenant-owned, and each tenant's
+    planning runs inside its own `tenant_context` (row-level security lets a statement see one tenant).
+    """
     on = on or timezone.localdate()
+    if tenant_id is not None:
+        tenant_ids = [tenant_id]
+    else:
+        tenant_ids = list(Tenant.objects.order_by("id").values_list("id", flat=True))
+    created: Counter[str] = Counter({str(kind): 0 for kind in RuleKind})
+    sql, base = _plan_statement(on)
+    for tid in tenant_ids:
+        created.update(_plan_tenant(tid, sql, base))
+    return dict(created)
+
+
+def _plan_statement(on: date) -> tuple[str, dict]:
+    """One INSERT … SELECT … ON CONFLICT DO NOTHING for every kind of rule of one tenant."""
     q = _Sql(pg=connection.vendor == "postgresql")
     params = {
         "today": on.isoformat() if not q.pg else on,
         "year": on.year,
-        "tenant": tenant_id,
         "lookback": LOOKBACK_DAYS,
         "horizon": HORIZON_DAYS,
         "start": on - timedelta(days=LOOKBACK_DAYS),
@@ -216,18 +235,31 @@ def plan_reminders(*, on: date | None = None, tenant_id: int | None = None) -> d
     if not q.pg:
         params["start"], params["end"] = params["start"].isoformat(), params["end"].isoformat()
     start, end = q.param_date().replace("%s", "%(start)s"), q.param_date().replace("%s", "%(end)s")
-    created: dict[str, int] = {}
-    for kind, select in _selects(q).items():
-        sql = (
-            "INSERT INTO reminders_reminder (tenant_id, rule_id, step, customer_id, vehicle_id, "
-            "occasion_date, "
-            "due_date, status, reason, attempts, created_at, updated_at) "
-            "SELECT x.tenant_id, x.rule_id, x.step, x.customer_id, x.vehicle_id, x.occasion, x.due, "
-            "%(pending)s, '', 0, %(now)s, %(now)s "
-            f"FROM ({select}) x "
-            f"WHERE x.due BETWEEN {start} AND {end} ON CONFLICT DO NOTHING"
+    union = " UNION ALL ".join(
+        f"SELECT * FROM ({select}) k{i}" for i, select in enumerate(_selects(q).values())
+    )
+    sql = (
+        "INSERT INTO reminders_reminder (tenant_id, rule_id, step, customer_id, vehicle_id, occasion_date, "
+        "due_date, status, reason, attempts, created_at, updated_at) "
+        "SELECT x.tenant_id, x.rule_id, x.step, x.customer_id, x.vehicle_id, x.occasion, x.due, "
+        "%(pending)s, '', 0, %(now)s, %(now)s "
+        f"FROM ({union}) x "
+        f"WHERE x.due BETWEEN {start} AND {end} ON CONFLICT DO NOTHING RETURNING rule_id"
+    )
+    return sql, params
+
+
+def _plan_tenant(tenant_id: int, sql: str, base: dict) -> Counter[str]:
+    """Plan one tenant in its own transaction; rows created per kind."""
+    with tenant_context(tenant_id), connection.cursor() as cursor:
+        cursor.execute(sql, {**base, "tenant": tenant_id})
+        per_rule = Counter(rule_id for (rule_id,) in cursor.fetchall())
+        if not per_rule:
+            return Counter()
+        kinds = dict(
+            ReminderRule.objects.for_tenant(tenant_id).filter(pk__in=per_rule).values_list("id", "kind")
         )
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            created[str(kind)] = max(cursor.rowcount, 0)
+    created: Counter[str] = Counter()
+    for rule_id, n in per_rule.items():
+        created[str(kinds[rule_id])] += n
     return created

@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import smtplib
-import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import formataddr
 from typing import Any
@@ -19,16 +21,16 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from crm.models import Tenant
+from crm.rls import set_db_tenant
 from customers.models import Purchase, ServiceKind, ServiceRecord
-from interactions.models import Channel, InteractionSource, Topic
-from interactions.services import interaction_create
-from reminders.models import Reminder, ReminderStatus, ReminderStep, RuleKind
+from interactions.models import Channel, Direction, Interaction, InteractionSource, Topic
+from reminders.models import Reminder, ReminderStatus, ReminderStep, ReminderTemplate, RuleKind
 from reminders.planner import SHAKEN_DONE_WINDOW_DAYS
 from reminders.services import unsubscribe_token
 from reminders.templating import TemplateRejected, render_email
@@ -128,9 +130,22 @@ FOOTER = {
 }
 
 
-def build_message(reminder: Reminder, connection: Any = None) -> EmailMessage:
+def pick_template(reminder: Reminder, templates: dict[tuple[str, str], ReminderTemplate]) -> ReminderTemplate:
+    """The rule's template in the customer's language; else the rule's own template (the shop's default).
+
+    Templates in several languages share a name (see `reminder_defaults_create`), so the customer's
+    language finds its sibling of the rule's template.
+    """
+    rule_template = reminder.rule.template
+    wanted = getattr(reminder.customer, "language", "") or rule_template.language
+    return templates.get((rule_template.name, wanted), rule_template)
+
+
+def build_message(
+    reminder: Reminder, connection: Any = None, *, template: ReminderTemplate | None = None
+) -> EmailMessage:
     """The e-mail of one reminder, with sender identification and opt-out (特定電子メール法)."""
-    template = reminder.rule.template
+    template = template or reminder.rule.template
     language = template.language
     rendered = render_email(
         subject=template.subject, body=template.body, context=template_context(reminder, language)
@@ -157,53 +172,67 @@ def build_message(reminder: Reminder, connection: Any = None) -> EmailMessage:
     )
 
 
-# --- connection reuse -----------------------------------------------------------------------------
-_local = threading.local()
+# --- one SMTP connection per batch -----------------------------------------------------------------
+class _Mailer:
+    """The batch's e-mail connection: opened once, reused for every message, reopened after a drop.
 
+    A caller-provided connection (the dispatch command, tests) is used as is and never closed here.
+    Once opening fails (server down), every further message of the batch fails with the same error
+    at once: no waiting for a connect timeout per message.
+    """
 
-def _backend_key() -> tuple:
-    return (settings.EMAIL_BACKEND, getattr(settings, "EMAIL_HOST", ""), getattr(settings, "EMAIL_PORT", 0))
+    def __init__(self, connection: Any = None):
+        self.owned = connection is None
+        self.conn = connection
+        self.broken = False
+        self.down: Exception | None = None
 
+    def _open(self) -> None:
+        self.close()
+        self.conn = get_connection(fail_silently=False)
+        try:
+            self.conn.open()
+        except Exception as exc:
+            self.down = exc
+            raise
+        self.broken = False
 
-def shared_connection():
-    """One open e-mail connection per worker process (thread), reused across messages."""
-    conn = getattr(_local, "connection", None)
-    if conn is None or getattr(_local, "key", None) != _backend_key():
-        drop_shared_connection()
-        conn = get_connection(fail_silently=False)
-        _local.connection, _local.key = conn, _backend_key()
-    return conn
+    def send(self, message: EmailMessage) -> None:
+        if self.down is not None:
+            raise self.down
+        if self.owned and (self.conn is None or self.broken):
+            self._open()
+        message.connection = self.conn
+        try:
+            message.send()
+        except smtplib.SMTPServerDisconnected:
+            if not self.owned:
+                raise
+            # The server closed the connection (idle limit, messages-per-connection limit): reconnect
+            # once and resend. If it had in fact accepted the message, this is the duplicate window.
+            self._open()
+            message.connection = self.conn
+            self._send_or_break(message)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            raise  # an answer about this message: the session itself is fine
+        except Exception:
+            self.broken = True
+            raise
 
+    def _send_or_break(self, message: EmailMessage) -> None:
+        try:
+            message.send()
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            raise
+        except Exception:
+            self.broken = True
+            raise
 
-def drop_shared_connection() -> None:
-    conn = getattr(_local, "connection", None)
-    _local.connection = None
-    if conn is not None:
-        with contextlib.suppress(Exception):  # a broken connection may fail to close; it is dropped anyway
-            conn.close()
-
-
-def _deliver(message: EmailMessage, connection: Any) -> None:
-    if connection is not None:
-        message.connection = connection
-        message.send()
-        return
-    conn = shared_connection()
-    message.connection = conn
-    try:
-        if getattr(conn, "connection", True) is None:
-            conn.open()
-        message.send()
-    except smtplib.SMTPServerDisconnected:
-        # An idle kept-alive connection closed by the server: reconnect once, then let errors through.
-        drop_shared_connection()
-        conn = shared_connection()
-        conn.open()
-        message.connection = conn
-        message.send()
-    except Exception:
-        drop_shared_connection()
-        raise
+    def close(self) -> None:
+        if self.owned and self.conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close; dropped anyway
+                self.conn.close()
+            self.conn = None
 
 
 def _classify(exc: Exception) -> tuple[bool, str]:
@@ -225,150 +254,313 @@ def backoff_seconds(attempt: int) -> int:
 
 
 # --- send-time checks ----------------------------------------------------------------------------
-def reminder_still_relevant(reminder: Reminder) -> str | None:
-    """Why a planned reminder no longer applies (a 車検 was recorded, a second purchase…), else None."""
-    tenant = reminder.tenant
-    kind = reminder.rule.kind
-    if kind == RuleKind.INSPECTION and reminder.vehicle_id:
-        step = (
-            ReminderStep.objects.for_tenant(tenant)
-            .filter(rule_id=reminder.rule_id, step=reminder.step)
-            .first()
+def reasons_not_relevant(tenant_id: int, reminders: list[Reminder]) -> dict[int, str]:
+    """Why planned reminders no longer apply (a 車検 was recorded, a second purchase…), by reminder id.
+
+    Set-based: at most three queries for a whole batch, whatever its size.
+    """
+    reasons: dict[int, str] = {}
+    inspections = [r for r in reminders if r.rule.kind == RuleKind.INSPECTION and r.vehicle_id]
+    if inspections:
+        offsets = dict(
+            ((rule_id, step), offset)
+            for rule_id, step, offset in ReminderStep.objects.for_tenant(tenant_id)
+            .filter(rule_id__in={r.rule_id for r in inspections})
+            .values_list("rule_id", "step", "offset_days")
         )
-        if step is not None and step.offset_days > 0:
-            done = ServiceRecord.objects.for_tenant(tenant).filter(
-                vehicle_id=reminder.vehicle_id,
-                kind=ServiceKind.SHAKEN,
-                date__gte=reminder.occasion_date - timedelta(days=SHAKEN_DONE_WINDOW_DAYS),
-            )
-            if done.exists():
-                return "車検 already recorded"
-    if kind == RuleKind.NURTURE:
-        bought = Purchase.objects.for_tenant(tenant).filter(customer_id=reminder.customer_id, is_refund=False)
-        if bought.count() > 1:
-            return "customer bought again: nurture stopped"
-    return None
+        after_expiry = [r for r in inspections if offsets.get((r.rule_id, r.step), 0) > 0]
+        if after_expiry:
+            shaken: dict[int, list] = defaultdict(list)
+            for vehicle_id, day in (
+                ServiceRecord.objects.for_tenant(tenant_id)
+                .filter(vehicle_id__in={r.vehicle_id for r in after_expiry}, kind=ServiceKind.SHAKEN)
+                .values_list("vehicle_id", "date")
+            ):
+                shaken[vehicle_id].append(day)
+            for r in after_expiry:
+                since = r.occasion_date - timedelta(days=SHAKEN_DONE_WINDOW_DAYS)
+                if any(day >= since for day in shaken[r.vehicle_id]):
+                    reasons[r.pk] = "車検 already recorded"
+    nurture = [r for r in reminders if r.rule.kind == RuleKind.NURTURE]
+    if nurture:
+        bought_again = set(
+            Purchase.objects.for_tenant(tenant_id)
+            .filter(customer_id__in={r.customer_id for r in nurture}, is_refund=False)
+            .values("customer_id")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .values_list("customer_id", flat=True)
+        )
+        for r in nurture:
+            if r.customer_id in bought_again:
+                reasons[r.pk] = "customer bought again: nurture stopped"
+    return reasons
+
+
+def reminder_still_relevant(reminder: Reminder) -> str | None:
+    """Why one planned reminder no longer applies, else None."""
+    return reasons_not_relevant(reminder.tenant_id, [reminder]).get(reminder.pk)
 
 
 # --- the state machine -----------------------------------------------------------------------------
-def _move(tenant_id: int, pk: int, *, expected: str, **values: Any) -> bool:
+@contextlib.contextmanager
+def _tenant_tx(tenant_id: int):
+    """A transaction that sees only this tenant's rows (row-level security); one statement cheaper than
+    `tenant_context`, which also restores a previous tenant (there is none at the top of a send task)."""
+    with transaction.atomic():
+        set_db_tenant(tenant_id)
+        yield
+
+
+def _move_many(tenant_id: int, pks: list[int], *, expected: str, **values: Any) -> int:
+    """Guarded move: only rows still in `expected` change, so a second delivery of a task is harmless."""
+    if not pks:
+        return 0
     values.setdefault("updated_at", timezone.now())
-    return bool(Reminder.objects.for_tenant(tenant_id).filter(pk=pk, status=expected).update(**values))
+    return Reminder.objects.for_tenant(tenant_id).filter(pk__in=pks, status=expected).update(**values)
 
 
-def _relaxed_commit() -> None:
-    """Skip the WAL flush wait for this transaction (PostgreSQL): saves an fsync per state move.
+@contextlib.contextmanager
+def _relaxed_commits():
+    """Skip the WAL flush wait for the batch's commits (PostgreSQL): saves an fsync per state move.
 
     Only a database crash within a fraction of a second can undo such a commit; the row then goes
     back to "queued"/"sending" and the sweeper resends it: the documented duplicate window (a message
-    the server accepted whose "sent" was not durable), never a lost message.
+    the server accepted whose "sent" was not durable), never a lost message. Session-level for the
+    batch, reset at its end so other tasks on this worker commit normally.
     """
-    if connection.vendor == "postgresql":
+    pg = connection.vendor == "postgresql"
+    if pg:
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        if pg:
+            # A dead connection is discarded anyway.
+            with contextlib.suppress(Exception), connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
 
 
-def reminder_send(*, tenant_id: int, reminder_id: int, connection: Any = None) -> str:
-    """Send one queued reminder. Returns the final status; raises RetryableSendError to be retried later."""
-    now = timezone.now()
-    with transaction.atomic():
-        _relaxed_commit()
-        claimed = _move(
-            tenant_id,
-            reminder_id,
-            expected=ReminderStatus.QUEUED,
-            status=ReminderStatus.SENDING,
-            sending_started_at=now,
-            attempts=F("attempts") + 1,
-        )
-    if not claimed:
-        return "not_claimed"  # already sent, being sent elsewhere, or no longer queued
-    reminder = (
+@dataclass
+class BatchResult:
+    """What happened to each id of a batch, and which ids must be sent again after which countdown."""
+
+    statuses: dict[int, str] = field(default_factory=dict)
+    retries: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(self.statuses.values()))
+
+
+def _load(tenant_id: int, pks: list[int]) -> list[Reminder]:
+    return list(
         Reminder.objects.for_tenant(tenant_id)
         .select_related("tenant", "customer", "customer__assigned_staff", "vehicle", "rule", "rule__template")
-        .get(pk=reminder_id)
+        .filter(pk__in=pks)
+        .order_by("pk")
     )
-    if not reminder.customer.can_receive_marketing_email:
-        from reminders.dispatch import reminders_to_call_tasks
 
-        reminders_to_call_tasks([reminder], expected=ReminderStatus.SENDING)
-        return ReminderStatus.CALL_TASK
-    why_not = reminder_still_relevant(reminder)
-    if why_not:
-        _move(
-            tenant_id,
-            reminder_id,
-            expected=ReminderStatus.SENDING,
-            status=ReminderStatus.SKIPPED,
-            reason=why_not,
-        )
-        return ReminderStatus.SKIPPED
-    try:
-        validate_email(reminder.customer.email)  # rows can arrive by import; never trust the address
-    except ValidationError:
-        _move(
-            tenant_id,
-            reminder_id,
-            expected=ReminderStatus.SENDING,
-            status=ReminderStatus.FAILED,
-            reason="invalid e-mail address",
-        )
+
+def templates_by_language(tenant_id: int, reminders: list[Reminder]) -> dict[tuple[str, str], Any]:
+    """The tenant's templates that share a name with the batch's rule templates, by (name, language)."""
+    names = {r.rule.template.name for r in reminders}
+    return {
+        (t.name, t.language): t for t in ReminderTemplate.objects.for_tenant(tenant_id).filter(name__in=names)
+    }
+
+
+def reminders_send_batch(*, tenant_id: int, reminder_ids: list[int], connection: Any = None) -> BatchResult:
+    """Send a batch of one tenant's queued reminders over one e-mail connection.
+
+    1. Claim: queued → sending for the ids still queued (one guarded UPDATE; a second delivery of the
+       task claims nothing). 2. Re-check consent/opt-out, relevance and the address, set-based.
+    3. Send each message; after each accepted message, commit `sent` and the timeline interaction
+       together, so at most the one message in flight can be in the duplicate window.
+    Connection errors and 4xx go back to `queued` and are returned in `retries` (countdown → ids);
+    5xx, invalid address and template errors become `failed` with the reason.
+    """
+    result = BatchResult()
+    ids = sorted(set(reminder_ids))
+    with _relaxed_commits():
+        with _tenant_tx(tenant_id):
+            claimed_at = timezone.now()
+            claimable = list(
+                Reminder.objects.for_tenant(tenant_id)
+                .select_for_update(skip_locked=True)
+                .filter(pk__in=ids, status=ReminderStatus.QUEUED)
+                .values_list("pk", flat=True)
+            )
+            _move_many(
+                tenant_id,
+                claimable,
+                expected=ReminderStatus.QUEUED,
+                status=ReminderStatus.SENDING,
+                sending_started_at=claimed_at,
+                attempts=F("attempts") + 1,
+                updated_at=claimed_at,
+            )
+        for pk in set(ids) - set(claimable):
+            result.statuses[pk] = "not_claimed"  # already sent, being sent elsewhere, or no longer queued
+        if not claimable:
+            return result
+        with _tenant_tx(tenant_id):
+            reminders = _load(tenant_id, claimable)
+            not_relevant = reasons_not_relevant(tenant_id, reminders)
+            templates = templates_by_language(tenant_id, reminders)
+        to_send = _send_time_checks(tenant_id, reminders, not_relevant, result)
+        mailer = _Mailer(connection)
+        deadline = time.monotonic() + sending_lease_seconds() / 2
+        try:
+            for index, reminder in enumerate(to_send):
+                if time.monotonic() > deadline:
+                    # Slow server: hand the rest back before the sweeper's lease could requeue rows this
+                    # task still holds (that would let a second worker send them too).
+                    rest = [r.pk for r in to_send[index:]]
+                    with _tenant_tx(tenant_id):
+                        _move_many(
+                            tenant_id,
+                            rest,
+                            expected=ReminderStatus.SENDING,
+                            status=ReminderStatus.QUEUED,
+                            queued_at=timezone.now(),
+                            attempts=F("attempts") - 1,
+                        )
+                    result.retries[0].extend(rest)
+                    result.statuses.update(dict.fromkeys(rest, "requeued"))
+                    break
+                result.statuses[reminder.pk] = _send_one(tenant_id, reminder, templates, mailer, result)
+        finally:
+            mailer.close()
+    return result
+
+
+def _send_time_checks(
+    tenant_id: int, reminders: list[Reminder], not_relevant: dict[int, str], result: BatchResult
+) -> list[Reminder]:
+    """Consent, relevance and address checks at send time; returns the reminders that may be e-mailed."""
+    from reminders.dispatch import reminders_to_call_tasks
+
+    no_consent = [r for r in reminders if not r.customer.can_receive_marketing_email]
+    if no_consent:
+        with _tenant_tx(tenant_id):
+            reminders_to_call_tasks(tenant_id, no_consent, expected=ReminderStatus.SENDING)
+        result.statuses.update(dict.fromkeys((r.pk for r in no_consent), ReminderStatus.CALL_TASK))
+    rest = [r for r in reminders if r.customer.can_receive_marketing_email]
+    skipped: dict[str, list[int]] = defaultdict(list)
+    invalid = []
+    to_send = []
+    for r in rest:
+        if r.pk in not_relevant:
+            skipped[not_relevant[r.pk]].append(r.pk)
+            continue
+        try:
+            validate_email(r.customer.email)  # rows can arrive by import; never trust the address
+        except ValidationError:
+            invalid.append(r.pk)
+            continue
+        to_send.append(r)
+    if skipped or invalid:
+        with _tenant_tx(tenant_id):
+            for reason, pks in skipped.items():
+                _move_many(
+                    tenant_id,
+                    pks,
+                    expected=ReminderStatus.SENDING,
+                    status=ReminderStatus.SKIPPED,
+                    reason=reason,
+                )
+                result.statuses.update(dict.fromkeys(pks, ReminderStatus.SKIPPED))
+            _move_many(
+                tenant_id,
+                invalid,
+                expected=ReminderStatus.SENDING,
+                status=ReminderStatus.FAILED,
+                reason="invalid e-mail address",
+            )
+            result.statuses.update(dict.fromkeys(invalid, ReminderStatus.FAILED))
+    return to_send
+
+
+def _send_one(
+    tenant_id: int, reminder: Reminder, templates: dict, mailer: _Mailer, result: BatchResult
+) -> str:
+    def fail(reason: str) -> str:
+        with _tenant_tx(tenant_id):
+            _move_many(
+                tenant_id,
+                [reminder.pk],
+                expected=ReminderStatus.SENDING,
+                status=ReminderStatus.FAILED,
+                reason=reason[:300],
+            )
         return ReminderStatus.FAILED
+
     try:
-        message = build_message(reminder)
+        message = build_message(reminder, template=pick_template(reminder, templates))
     except TemplateRejected as exc:
-        _move(
-            tenant_id,
-            reminder_id,
-            expected=ReminderStatus.SENDING,
-            status=ReminderStatus.FAILED,
-            reason=f"template: {exc}"[:300],
-        )
-        return ReminderStatus.FAILED
+        return fail(f"template: {exc}")
     try:
-        _deliver(message, connection)
+        mailer.send(message)
     except Exception as exc:
         retryable, reason = _classify(exc)
         if retryable and reminder.attempts < max_attempts():
-            _move(
-                tenant_id,
-                reminder_id,
-                expected=ReminderStatus.SENDING,
-                status=ReminderStatus.QUEUED,
-                queued_at=timezone.now(),
-                reason=reason[:300],
-            )
-            raise RetryableSendError(reason, backoff_seconds(reminder.attempts)) from exc
+            with _tenant_tx(tenant_id):
+                _move_many(
+                    tenant_id,
+                    [reminder.pk],
+                    expected=ReminderStatus.SENDING,
+                    status=ReminderStatus.QUEUED,
+                    queued_at=timezone.now(),
+                    reason=reason[:300],
+                )
+            result.retries[backoff_seconds(reminder.attempts)].append(reminder.pk)
+            return "retry"
         if retryable:
             reason = f"gave up after {reminder.attempts} attempts: {reason}"
-        _move(
-            tenant_id,
-            reminder_id,
-            expected=ReminderStatus.SENDING,
-            status=ReminderStatus.FAILED,
-            reason=reason[:300],
-        )
-        return ReminderStatus.FAILED
+        return fail(reason)
     # The duplicate window: the SMTP server has the message, and this commit has not happened yet.
-    with transaction.atomic():
-        _relaxed_commit()
-        if _move(
+    now = timezone.now()
+    with _tenant_tx(tenant_id):
+        if _move_many(
             tenant_id,
-            reminder_id,
+            [reminder.pk],
             expected=ReminderStatus.SENDING,
             status=ReminderStatus.SENT,
-            sent_at=timezone.now(),
+            sent_at=now,
             reason="",
+            updated_at=now,
         ):
-            interaction_create(
-                tenant=reminder.tenant,
-                customer=reminder.customer,
-                channel=Channel.EMAIL,
-                source=InteractionSource.REMINDER,
-                topic=TOPIC_BY_KIND.get(reminder.rule.kind, Topic.OTHER),
-                summary=message.subject,
-            )
+            reminder_interaction_record(reminder, summary=message.subject, occurred_at=now)
     return ReminderStatus.SENT
+
+
+def reminder_interaction_record(reminder: Reminder, *, summary: str, occurred_at) -> None:
+    """The sent e-mail on the customer's timeline.
+
+    Built from rows this task just loaded (customer and tenant exist, the values are from fixed
+    choices), so the per-row `full_clean` of `interaction_create` would only add its two lookups.
+    """
+    Interaction.objects.create(
+        tenant_id=reminder.tenant_id,
+        customer_id=reminder.customer_id,
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        source=InteractionSource.REMINDER,
+        topic=TOPIC_BY_KIND.get(reminder.rule.kind, Topic.OTHER),
+        summary=summary,
+        occurred_at=occurred_at,
+    )
+
+
+def reminder_send(*, tenant_id: int, reminder_id: int, connection: Any = None) -> str:
+    """Send one queued reminder (a batch of one). Returns its status; raises RetryableSendError to retry."""
+    result = reminders_send_batch(tenant_id=tenant_id, reminder_ids=[reminder_id], connection=connection)
+    for countdown, pks in result.retries.items():
+        if reminder_id in pks:
+            row = Reminder.objects.for_tenant(tenant_id).filter(pk=reminder_id).values("reason").first()
+            raise RetryableSendError(row["reason"] if row else "retry", countdown)
+    return result.statuses[reminder_id]
 
 
 def preview_email(*, tenant: Tenant, customer, subject: str, body: str, language: str):
