@@ -51,8 +51,9 @@ from crm.api_auth import (  # re-exported: apps import everything API-related fr
     effective_role,
 )
 from crm.api_schema import IDEMPOTENCY_HEADER, ErrorSerializer, KizunaAutoSchema
+from crm.audit import audit_record
 from crm.csvsafe import csv_response
-from crm.models import IdempotentRequest
+from crm.models import AuditAction, IdempotentRequest
 from crm.roles import EDIT_CUSTOMERS, Role
 from crm.selectors import tenant_users
 
@@ -372,6 +373,15 @@ class TenantScopedMixin:
         if not queryset.query.order_by:
             queryset = queryset.order_by(*self.ordering)
         header, rows = self.export_rows(queryset)
+        audit_record(
+            tenant=self.tenant,
+            action=AuditAction.EXPORT_VIEWED,
+            target_type=self.model._meta.label_lower,
+            summary=f"API {self.export_filename}",
+            # Filter names only: a free-text filter (q=) may itself be a customer's name.
+            changes={"filters": sorted(request.query_params.keys())},
+            request=request,
+        )
         return csv_response(itertools.chain([header], rows), self.export_filename)
 
 

@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from analytics import apis as analytics_apis
-from crm.apis import MembershipViewSet
+from crm.apis import AuditEventViewSet, MembershipViewSet
 from customers.apis import (
     CustomerViewSet,
     HouseholdViewSet,
@@ -34,6 +34,7 @@ router.register("reminder-templates", ReminderTemplateViewSet, basename="reminde
 router.register("reminders", ReminderViewSet, basename="reminder")
 router.register("analytics/rfm", analytics_apis.CustomerRFMViewSet, basename="analytics-rfm")
 router.register("members", MembershipViewSet, basename="member")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 app_name = "api"
 urlpatterns: list = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import ApiKeyScope, Tenant
+from crm.models import ApiKeyScope, AuditAction, Tenant
 from crm.roles import Role
 from crm.selectors import tenant_users
 
@@ -82,3 +82,18 @@ class HandoverForm(forms.Form):
         if data.get("from_user") and data.get("from_user") == data.get("to_user"):
             self.add_error("to_user", _("Choose a different staff member to hand over to."))
         return data
+
+
+class AuditFilterForm(forms.Form):
+    DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+    action = forms.ChoiceField(
+        label=_("Action"), required=False, choices=[("", _("All actions")), *AuditAction.choices]
+    )
+    user = forms.ModelChoiceField(label=_("User"), required=False, queryset=None, empty_label=_("Everyone"))
+    since = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
+    until = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = tenant_users(tenant=tenant)

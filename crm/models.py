@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.roles import Role, role_at_least
-from crm.tenancy import TenantOwned
+from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet
 
 
 class UserManager(BaseUserManager):
@@ -172,3 +172,105 @@ class IdempotentRequest(TenantOwned):
             models.UniqueConstraint(fields=["tenant", "key"], name="idempotentrequest_unique_key"),
         ]
         indexes = [models.Index(fields=["tenant", "created_at"], name="idempotentrequest_created")]
+
+
+# --- audit trail (append-only) ------------------------------------------------------------------------
+class AuditAction(models.TextChoices):
+    EXPORT_VIEWED = "export_viewed", _("Export downloaded")
+    CUSTOMER_CREATED = "customer_created", _("Customer created")
+    CUSTOMER_CHANGED = "customer_changed", _("Customer changed")
+    CUSTOMERS_BULK_CHANGED = "customers_bulk_changed", _("Customers changed in bulk")
+    CONSENT_CHANGED = "consent_changed", _("Consent changed")
+    CUSTOMER_EXPORTED = "customer_exported", _("Customer data exported (APPI)")
+    CUSTOMER_ERASED = "customer_erased", _("Customer erased (APPI)")
+    MEMBER_ADDED = "member_added", _("Member added")
+    MEMBER_ROLE_CHANGED = "member_role_changed", _("Member role changed")
+    MEMBER_REMOVED = "member_removed", _("Member removed")
+    API_KEY_CREATED = "api_key_created", _("API key created")
+    API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
+    HANDOVER_RUN = "handover_run", _("Handover run")
+    AUDIT_EXPORTED = "audit_exported", _("Audit log exported")
+
+
+class AuditEventQuerySet(TenantQuerySet):
+    """Audit rows are written once: the ORM refuses bulk updates and deletes (the database does too)."""
+
+    def update(self, **kwargs):
+        raise AuditImmutableError("Audit events cannot be changed.")
+
+    update.alters_data = True
+
+    def delete(self):
+        raise AuditImmutableError("Audit events cannot be deleted.")
+
+    delete.alters_data = True
+
+    def bulk_update(self, *args, **kwargs):
+        raise AuditImmutableError("Audit events cannot be changed.")
+
+
+class AuditImmutableError(RuntimeError):
+    """Something tried to change or delete an audit event."""
+
+
+class AuditEvent(TenantOwned):
+    """Who did what to which record, when and from where. Append-only.
+
+    It must not become a second copy of personal data: `summary` names records by id, never by a
+    customer's name, and `changes` holds old → new values only for fields that are not personal
+    (consent state, assigned staff, channel…); for personal fields (name, contact, address, notes…)
+    it records *that* they changed, not their values. An erased customer therefore leaves nothing
+    personal behind here, and the trail itself never needs rewriting.
+    """
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=False)
+    # No database constraint and no cascade: deleting a user or key must not rewrite (or delete) the
+    # trail, which the trigger would refuse anyway; `actor_label` keeps who it was.
+    actor_user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey,
+        verbose_name=_("API key"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    # What the actor was when the user or key row is gone (e.g. "owner@shop.jp", "API key kzn_ab12…").
+    actor_label = models.CharField(_("actor"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=30, choices=AuditAction.choices)
+    target_type = models.CharField(_("target type"), max_length=40, blank=True)
+    target_id = models.BigIntegerField(_("target id"), null=True, blank=True)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    objects = TenantManager.from_queryset(AuditEventQuerySet)()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [
+            models.Index(fields=["tenant", "created_at", "id"], name="auditevent_tenant_time"),
+            models.Index(fields=["tenant", "action", "created_at"], name="auditevent_tenant_action"),
+            models.Index(fields=["tenant", "target_type", "target_id"], name="auditevent_tenant_target"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditImmutableError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutableError("Audit events cannot be deleted.")

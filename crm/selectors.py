@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from crm.models import Membership, Tenant, User
+from crm.models import AuditEvent, Membership, Tenant, User
 
 
 def memberships_of_user(*, user: User):
@@ -28,3 +28,19 @@ def tenant_members(*, tenant: Tenant):
 def tenant_users(*, tenant: Tenant):
     """Users who belong to a tenant: the only users a tenant's rows may point at."""
     return User.objects.filter(memberships__tenant=tenant, is_active=True).order_by("display_name", "email")
+
+
+def audit_events(
+    *, tenant: Tenant, action: str = "", user_id: int | None = None, since=None, until=None
+):
+    """The tenant's audit trail, newest first, filtered by action, acting user and local dates."""
+    qs = AuditEvent.objects.for_tenant(tenant).select_related("actor_user", "actor_api_key")
+    if action:
+        qs = qs.filter(action=action)
+    if user_id:
+        qs = qs.filter(actor_user_id=user_id)
+    if since:
+        qs = qs.filter(created_at__date__gte=since)
+    if until:
+        qs = qs.filter(created_at__date__lte=until)
+    return qs.order_by("-created_at", "-id")

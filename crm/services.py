@@ -7,8 +7,9 @@ from typing import Any
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from crm.audit import audit_record
 from crm.errors import ApplicationError
-from crm.models import Membership, Tenant, User
+from crm.models import AuditAction, Membership, Tenant, User
 from crm.roles import Role
 
 
@@ -64,6 +65,13 @@ def membership_create(*, tenant: Tenant, user: User, role: str) -> Membership:
     membership = Membership(tenant=tenant, user=user, role=role)
     membership.full_clean()
     membership.save()
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.MEMBER_ADDED,
+        target=membership,
+        summary=f"{user.email} ({role})",
+        changes={"user": user.pk, "role": [None, role]},
+    )
     return membership
 
 
@@ -76,7 +84,16 @@ def membership_set_role(*, tenant: Tenant, membership: Membership, role: str) ->
         owners = Membership.objects.for_tenant(tenant).filter(role=Role.OWNER).select_for_update()
         if owners.count() <= 1:
             raise ApplicationError(_("A tenant must keep at least one owner."))
+    previous = membership.role
     membership.role = role
     membership.full_clean()
     membership.save(update_fields=["role"])
+    if previous != role:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.MEMBER_ROLE_CHANGED,
+            target=membership,
+            summary=f"{membership.user.email}: {previous} → {role}",
+            changes={"user": membership.user_id, "role": [previous, role]},
+        )
     return membership

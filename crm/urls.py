@@ -18,6 +18,7 @@ urlpatterns = [
     path("settings/api-keys/", views.settings_api_keys, name="settings_api_keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.settings_api_key_revoke, name="settings_api_key_revoke"),
     path("settings/handover/", views.settings_handover, name="settings_handover"),
+    path("settings/audit/", views.settings_audit, name="settings_audit"),
     path("api/v1/", include("crm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,33 +1,40 @@
 """Login, tenant picker and other platform-level pages."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.apikeys import api_key_create, api_key_revoke
+from crm.audit import audit_record
+from crm.csvsafe import csv_response
 from crm.errors import ApplicationError
 from crm.forms import (
     TENANT_PROFILE_FIELDS,
     ApiKeyForm,
+    AuditFilterForm,
     HandoverForm,
     MemberAddForm,
     MemberRoleForm,
     TenantProfileForm,
 )
 from crm.middleware import activate_tenant
-from crm.models import ApiKey, Membership, Tenant, User
+from crm.models import ApiKey, AuditAction, Membership, Tenant, User
 from crm.permissions import tenant_view
 from crm.roles import MANAGE_TENANT, Role
-from crm.selectors import membership_get, tenant_members, tenant_users
+from crm.selectors import audit_events, membership_get, tenant_members, tenant_users
 from crm.services import membership_create, membership_set_role, model_update
 from customers.models import Customer, Handover
 from customers.services import customers_handover
@@ -202,4 +209,59 @@ def settings_handover(request):
     )
     return _settings_render(
         request, "crm/settings_handover.html", "handover", form=form, staff=staff, history=history
+    )
+
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_EXPORT_LIMIT = 100_000
+
+
+def _audit_rows(events):
+    yield [_("Time"), _("Action"), _("User or key"), _("IP address"), _("Target"), _("Summary"), _("Changes")]
+    labels = dict(AuditAction.choices)
+    for e in events.iterator(chunk_size=2000):
+        yield [
+            timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            str(labels.get(e.action, e.action)),
+            e.actor_label,
+            e.ip or "",
+            f"{e.target_type}#{e.target_id}" if e.target_id else e.target_type,
+            e.summary,
+            json.dumps(e.changes, ensure_ascii=False, sort_keys=True) if e.changes else "",
+        ]
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+def settings_audit(request):
+    """The shop's audit trail (owners only): filters, pages, and a CSV download that is itself audited."""
+    tenant = request.tenant
+    form = AuditFilterForm(request.GET or None, tenant=tenant)
+    data = form.cleaned_data if form.is_valid() else {}
+    events = audit_events(
+        tenant=tenant,
+        action=data.get("action") or "",
+        user_id=data["user"].pk if data.get("user") else None,
+        since=data.get("since"),
+        until=data.get("until"),
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
+    if params.pop("format", None) == ["csv"]:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.AUDIT_EXPORTED,
+            target_type="crm.auditevent",
+            summary="audit.csv",
+            changes={"filters": sorted(params.keys())},
+            request=request,
+        )
+        return csv_response(_audit_rows(events[:AUDIT_EXPORT_LIMIT]), "audit.csv")
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _settings_render(
+        request,
+        "crm/settings_audit.html",
+        "audit",
+        form=form,
+        page=page,
+        querystring=params.urlencode(),
     )

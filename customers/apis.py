@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -19,7 +22,11 @@ from crm.api import (
     TenantModelViewSet,
     TenantReadOnlyViewSet,
     UpdatedSinceFilterSet,
+    effective_role,
 )
+from crm.csvsafe import csv_response
+from crm.errors import ApplicationError
+from crm.roles import Role, role_at_least
 from crm.services import model_update
 from customers import services
 from customers.imports import import_job_create, run_import
@@ -36,6 +43,12 @@ from customers.models import (
     Vehicle,
     VehicleStatus,
 )
+from customers.privacy import (
+    ErasureReason,
+    customer_erase,
+    customer_export_personal_data,
+    personal_data_csv_rows,
+)
 from customers.selectors import customer_search
 from customers.serializers import (
     CustomerSerializer,
@@ -48,6 +61,16 @@ from customers.serializers import (
     ServiceRecordSerializer,
     VehicleSerializer,
 )
+
+
+class ErasureRequestSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ErasureReason.choices, default=ErasureReason.CUSTOMER_REQUEST)
+    confirm = serializers.BooleanField(help_text=_("Must be true: erasure cannot be undone."))
+
+    def validate_confirm(self, value):
+        if value is not True:
+            raise serializers.ValidationError(_("Set confirm to true: erasure cannot be undone."))
+        return value
 
 
 # --- filters ---------------------------------------------------------------------------------------
@@ -175,6 +198,49 @@ class CustomerViewSet(ExternalRefUpsertMixin, TenantModelViewSet):
                 tenant=self.tenant, customer=customer, consent=consent, source=source or "api"
             )
         serializer.instance = self.get_queryset().get(pk=customer.pk)
+
+    # --- APPI requests ---
+    def _require_role(self, role: str) -> None:
+        current = effective_role(self.request)
+        if current is None or not role_at_least(current, role):
+            raise PermissionDenied()
+
+    @extend_schema(
+        summary=_("Everything held about one customer (APPI disclosure; managers and owners)"),
+        parameters=[
+            OpenApiParameter(
+                "as", OpenApiTypes.STR, enum=["json", "csv"], description=_("json (default) or csv")
+            )
+        ],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"], url_path="personal-data", pagination_class=None)
+    def personal_data(self, request, *args, **kwargs):
+        self._require_role(Role.MANAGER)
+        customer = self.get_object()
+        data = customer_export_personal_data(tenant=self.tenant, customer=customer, request=request)
+        if request.query_params.get("as") == "csv":
+            return csv_response(personal_data_csv_rows(data), f"customer-{customer.pk}-personal-data.csv")
+        return Response(data)
+
+    @extend_schema(
+        summary=_("Erase a customer's personal data (APPI; owners only, irreversible)"),
+        request=ErasureRequestSerializer,
+        responses={200: CustomerSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="erase")
+    def erase(self, request, *args, **kwargs):
+        self._require_role(Role.OWNER)
+        customer = self.get_object()
+        body = ErasureRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            customer = customer_erase(
+                tenant=self.tenant, customer=customer, actor=None, reason=body.validated_data["reason"]
+            )
+        except ApplicationError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(self.get_serializer(self.get_queryset().get(pk=customer.pk)).data)
 
 
 @extend_schema_view(

@@ -235,3 +235,27 @@ class ImportUploadForm(forms.Form):
         if not f.name.lower().endswith((".csv", ".txt")):
             raise forms.ValidationError(_("Upload a .csv file."))
         return f
+
+
+class ErasureForm(forms.Form):
+    """The owner confirms an APPI erasure by typing the customer's number; the reason is a choice."""
+
+    reason = forms.ChoiceField(label=_("Reason"), choices=())
+    confirm = forms.CharField(
+        label=_("Type the customer number to confirm"),
+        max_length=20,
+        help_text=_("Erasure cannot be undone."),
+    )
+
+    def __init__(self, *args, customer, **kwargs):
+        from customers.privacy import ErasureReason
+
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        self.fields["reason"].choices = ErasureReason.choices
+
+    def clean_confirm(self):
+        value = self.cleaned_data["confirm"].strip().lstrip("#")
+        if value != str(self.customer.pk):
+            raise forms.ValidationError(_("That is not this customer's number."))
+        return value

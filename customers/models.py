@@ -144,6 +144,8 @@ class Customer(TenantOwned, TimeStamped):
         Tag, through="CustomerTag", blank=True, verbose_name=_("tags"), related_name="+"
     )
     notes = models.TextField(_("notes"), blank=True)
+    # APPI erasure (削除請求): personal fields were removed at this time; amounts stay for the totals.
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")

@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.audit import audit_record, field_changes
 from crm.errors import ApplicationError
-from crm.models import Tenant, User
+from crm.models import AuditAction, Tenant, User
 from crm.selectors import tenant_users
 from crm.services import model_update
 from customers.models import (
@@ -28,6 +29,8 @@ from customers.models import (
     Tag,
     Vehicle,
 )
+
+AUDIT_MAX_IDS = 1_000  # a bulk action's audit event lists at most this many customer ids
 
 CUSTOMER_FIELDS = [
     "external_ref",
@@ -136,6 +139,15 @@ def customer_create(
     customer.save()
     if tags:
         customer_set_tags(tenant=tenant, customer=customer, names=tags)
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.CUSTOMER_CREATED,
+        target=customer,
+        summary=f"Customer #{customer.pk}",
+        changes=field_changes(
+            {}, {f: v for f, v in fields.items() if v not in (None, "")} | {"consent": customer.consent}
+        ),
+    )
     return customer
 
 
@@ -145,9 +157,23 @@ def customer_update(*, tenant: Tenant, customer: Customer, data: dict[str, Any])
         raise ApplicationError(_("Customer not found."))
     if "assigned_staff" in data:
         _check_staff(tenant, data["assigned_staff"], "assigned_staff")
+    before = {f: getattr(customer, f) for f in CUSTOMER_FIELDS if f in data}
+    tags_before = sorted(customer.tags.values_list("name", flat=True)) if "tags" in data else None
     customer, _changed = model_update(instance=customer, fields=CUSTOMER_FIELDS, data=data)
+    changes = field_changes(before, {f: getattr(customer, f) for f in before})
     if "tags" in data:
         customer_set_tags(tenant=tenant, customer=customer, names=data["tags"])
+        tags_after = sorted(customer.tags.values_list("name", flat=True))
+        if tags_after != tags_before:
+            changes["tags"] = [tags_before, tags_after]
+    if changes:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.CUSTOMER_CHANGED,
+            target=customer,
+            summary=f"Customer #{customer.pk}: {', '.join(sorted(changes))}",
+            changes=changes,
+        )
     return customer
 
 
@@ -156,6 +182,7 @@ def customer_set_consent(*, tenant: Tenant, customer: Customer, consent: str, so
     """Record an opt-in or opt-out with its time and where it came from (form, phone, unsubscribe link…)."""
     now = timezone.now()
     customer = Customer.objects.for_tenant(tenant).select_for_update().get(pk=customer.pk)
+    previous = customer.consent
     customer.consent = consent
     customer.consent_source = source[:100]
     if consent == Consent.OPTED_IN:
@@ -165,6 +192,13 @@ def customer_set_consent(*, tenant: Tenant, customer: Customer, consent: str, so
         customer.opted_out_at = now
     customer.full_clean()
     customer.save(update_fields=["consent", "consent_at", "consent_source", "opted_out_at", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.CONSENT_CHANGED,
+        target=customer,
+        summary=f"Customer #{customer.pk}: {previous} → {consent}",
+        changes={"consent": [previous, consent], "consent_source": customer.consent_source},
+    )
     return customer
 
 
@@ -188,6 +222,13 @@ def customers_add_tag(*, tenant: Tenant, customer_ids: list[int], name: str) -> 
     CustomerTag.objects.bulk_create(
         [CustomerTag(tenant=tenant, customer_id=pk, tag=tag) for pk in ids], ignore_conflicts=True
     )
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.CUSTOMERS_BULK_CHANGED,
+        target_type="customers.customer",
+        summary=f"Tag added to {len(ids)} customers",
+        changes={"tag_added": tag.name, "customer_ids": ids[:AUDIT_MAX_IDS]},
+    )
     return len(ids)
 
 
@@ -195,11 +236,20 @@ def customers_add_tag(*, tenant: Tenant, customer_ids: list[int], name: str) -> 
 def customers_assign(*, tenant: Tenant, customer_ids: list[int], staff: User | None) -> int:
     """Bulk action: assign many customers to one staff member."""
     _check_staff(tenant, staff, "assigned_staff")
-    return (
+    ids = list(Customer.objects.for_tenant(tenant).filter(pk__in=customer_ids).values_list("pk", flat=True))
+    moved = (
         Customer.objects.for_tenant(tenant)
-        .filter(pk__in=customer_ids)
+        .filter(pk__in=ids)
         .update(assigned_staff=staff, updated_at=timezone.now())
     )
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.CUSTOMERS_BULK_CHANGED,
+        target_type="customers.customer",
+        summary=f"{moved} customers assigned",
+        changes={"assigned_staff": [None, staff.pk if staff else None], "customer_ids": ids[:AUDIT_MAX_IDS]},
+    )
+    return moved
 
 
 @transaction.atomic
@@ -236,7 +286,7 @@ def customers_handover(*, tenant: Tenant, from_user: User, to_user: User, perfor
         .filter(owner=from_user, stage__in=OPEN_DEAL_STAGES)
         .update(owner=to_user, updated_at=now)
     )
-    return Handover.objects.create(
+    handover = Handover.objects.create(
         tenant=tenant,
         from_user=from_user,
         to_user=to_user,
@@ -244,6 +294,20 @@ def customers_handover(*, tenant: Tenant, from_user: User, to_user: User, perfor
         customers_moved=customers_moved,
         deals_moved=deals_moved,
     )
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.HANDOVER_RUN,
+        target=handover,
+        actor=performed_by,
+        summary=f"{from_user.email} → {to_user.email}: {customers_moved} customers, {deals_moved} deals",
+        changes={
+            "from_user": from_user.pk,
+            "to_user": to_user.pk,
+            "customers_moved": customers_moved,
+            "deals_moved": deals_moved,
+        },
+    )
+    return handover
 
 
 # --- vehicles, purchases, services ----------------------------------------------------------------

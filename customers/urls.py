@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from customers import views
+from customers import privacy_views, views
 
 app_name = "customers"
 
@@ -14,6 +14,12 @@ urlpatterns = [
     path("<int:pk>/log/", views.customer_log_interaction, name="log_interaction"),
     path("<int:pk>/service/", views.customer_add_service, name="add_service"),
     path("<int:pk>/follow-up/", views.customer_schedule_followup, name="follow_up"),
+    path("<int:pk>/privacy/", privacy_views.customer_privacy, name="privacy"),
+    re_path(
+        r"^(?P<pk>[0-9]+)/personal-data\.(?P<fmt>json|csv)$",
+        privacy_views.customer_personal_data,
+        name="personal_data",
+    ),
     path("vehicles/", views.vehicle_list, name="vehicles"),
     path("vehicles/<int:pk>/", views.vehicle_detail, name="vehicle"),
     path("import/", views.import_upload, name="import"),
