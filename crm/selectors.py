@@ -30,9 +30,7 @@ def tenant_users(*, tenant: Tenant):
     return User.objects.filter(memberships__tenant=tenant, is_active=True).order_by("display_name", "email")
 
 
-def audit_events(
-    *, tenant: Tenant, action: str = "", user_id: int | None = None, since=None, until=None
-):
+def audit_events(*, tenant: Tenant, action: str = "", user_id: int | None = None, since=None, until=None):
     """The tenant's audit trail, newest first, filtered by action, acting user and local dates."""
     qs = AuditEvent.objects.for_tenant(tenant).select_related("actor_user", "actor_api_key")
     if action:
