@@ -174,7 +174,8 @@ class Customer(TenantOwned, TimeStamped):
 
     @property
     def can_receive_marketing_email(self) -> bool:
-        return bool(self.email) and self.consent == Consent.OPTED_IN
+        # 特定電子メール法: an opt-in counts only when it was recorded with its time.
+        return bool(self.email) and self.consent == Consent.OPTED_IN and self.consent_at is not None
 
     def clean(self):
         _same_tenant(self, self.household, "household")

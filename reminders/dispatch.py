@@ -67,7 +67,7 @@ def reminders_to_call_tasks(tenant_id: int, reminders: Iterable[Reminder], *, ex
         c["id"]: c
         for c in Customer.objects.for_tenant(tenant_id)
         .filter(pk__in={r.customer_id for r in reminders})
-        .values("id", "email", "consent", "assigned_staff_id")
+        .values("id", "email", "consent", "consent_at", "assigned_staff_id")
     }
     now = timezone.now()
     with transaction.atomic():
@@ -106,7 +106,12 @@ def reminders_to_call_tasks(tenant_id: int, reminders: Iterable[Reminder], *, ex
 
 
 def _sendable(customer: dict) -> bool:
-    return bool(customer["email"]) and customer["consent"] == Consent.OPTED_IN
+    # 特定電子メール法: only a recorded opt-in (with its time) allows a marketing e-mail.
+    return (
+        bool(customer["email"])
+        and customer["consent"] == Consent.OPTED_IN
+        and customer["consent_at"] is not None
+    )
 
 
 def reminders_claim_tenant(
@@ -137,7 +142,7 @@ def reminders_claim_tenant(
             c["id"]: c
             for c in Customer.objects.for_tenant(tenant_id)
             .filter(pk__in={r.customer_id for r in claimed})
-            .values("id", "email", "consent")
+            .values("id", "email", "consent", "consent_at")
         }
         to_send = [r for r in claimed if _sendable(customers[r.customer_id])]
         no_mail = [r for r in claimed if not _sendable(customers[r.customer_id])]
