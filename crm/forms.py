@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import ApiKeyScope, AuditAction, Tenant
 from crm.roles import Role
@@ -91,8 +92,8 @@ class AuditFilterForm(forms.Form):
         label=_("Action"), required=False, choices=[("", _("All actions")), *AuditAction.choices]
     )
     user = forms.ModelChoiceField(label=_("User"), required=False, queryset=None, empty_label=_("Everyone"))
-    since = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
-    until = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+    since = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=DATE_INPUT)
+    until = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=DATE_INPUT)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
