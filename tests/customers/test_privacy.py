@@ -269,3 +269,12 @@ def test_api_keys_and_other_tenants_cannot_reach_privacy_endpoints(tenant, owner
     assert other.get(url + "personal-data/").status_code == 404
     assert other.post(url + "erase/", {"confirm": True}, format="json").status_code == 404
     assert Customer.objects.for_tenant(tenant).get(pk=rich_customer.pk).erased_at is None
+
+
+def test_customer_360_links_to_privacy_requests_for_managers_only(
+    manager_client, staff_client, rich_customer
+):
+    url = reverse("customers:detail", args=[rich_customer.pk])
+    privacy = reverse("customers:privacy", args=[rich_customer.pk])
+    assert privacy in manager_client.get(url).content.decode()
+    assert privacy not in staff_client.get(url).content.decode()
