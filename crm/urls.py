@@ -3,13 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from crm import views
+from crm import twofactor, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/verify/", twofactor.login_otp, name="login_otp"),
+    path("accounts/two-factor/", twofactor.two_factor, name="two_factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("tenants/", views.tenant_picker, name="tenant_picker"),
     path("settings/", views.settings_profile, name="settings_profile"),

@@ -36,6 +36,7 @@ from crm.permissions import tenant_view
 from crm.roles import MANAGE_TENANT, Role
 from crm.selectors import audit_events, membership_get, tenant_members, tenant_users
 from crm.services import membership_create, membership_set_role, model_update
+from crm.twofactor import begin_second_step
 from customers.models import Customer, Handover
 from customers.services import customers_handover
 
@@ -43,6 +44,11 @@ from customers.services import customers_handover
 class LoginView(auth_views.LoginView):
     template_name = "crm/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        # A person with an authenticator app logs in only after the code step (crm/twofactor.py).
+        second_step = begin_second_step(self.request, form.get_user(), self.get_success_url())
+        return second_step or super().form_valid(form)
 
 
 @login_required

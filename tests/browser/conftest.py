@@ -26,6 +26,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__kizunaCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${where})`);
+});
+"""
+
+
 @pytest.fixture(scope="session")
 def chromium():
     from playwright.sync_api import sync_playwright
@@ -41,9 +49,25 @@ def page(chromium, live_server):
     # A laptop at the front desk; the language journey also checks a tablet (1024 px, collapsed menu).
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
     context.set_default_timeout(15_000)
+    # Every Content-Security-Policy violation on any page fails the test: the browser reports each as
+    # a `securitypolicyviolation` event (caught by a script Playwright injects outside the policy) and
+    # as a console error ("Refused to ...").
+    violations: list[str] = []
+    context.expose_binding(
+        "__kizunaCspViolation", lambda source, text: violations.append(f"{text} on {source['page'].url}")
+    )
+    context.add_init_script(CSP_LISTENER)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on(
+        "console",
+        lambda msg: (
+            violations.append(f"console: {msg.text}")
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     pg.on(
         "response",
         lambda r: (
@@ -52,8 +76,10 @@ def page(chromium, live_server):
     )
     pg.base = live_server.url
     pg.js_errors = errors
+    pg.csp_violations = violations
     yield pg
     context.close()
+    assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 def shot(page, name: str) -> None:

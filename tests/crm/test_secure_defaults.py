@@ -6,6 +6,7 @@ Each case starts `manage.py` in a fresh process, because settings are read once 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -92,3 +93,32 @@ def test_production_mode_refuses_to_start_on_the_embedded_key(tmp_path):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "set SECRET_KEY" in result.stderr
+
+
+# --- Content-Security-Policy ----------------------------------------------------------------------
+INLINE_CODE = re.compile(
+    r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")|<style\b|\sstyle=|\son[a-z]+=|javascript:",
+    re.IGNORECASE,
+)
+
+
+def test_pages_send_a_strict_content_security_policy(client, db):
+    response = client.get("/accounts/login/")
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_templates_have_no_inline_script_style_or_event_handler():
+    """What the policy would block, caught before a browser sees it (data goes through json_script)."""
+    offenders = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if INLINE_CODE.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
+    assert offenders == []

@@ -1,0 +1,115 @@
+"""Every main page works under the strict Content-Security-Policy (marked `browser`).
+
+The `page` fixture fails the test on any CSP violation (event or console report); this journey makes
+sure each page of the dashboard is visited at least once, with real data so that charts, the deal
+board and the timeline render.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from crm.models import Tenant
+from customers.models import Customer, Vehicle
+from reminders.models import ReminderTemplate
+from reminders.services import unsubscribe_token
+from tests.browser.conftest import login, shot
+from tests.conftest import PASSWORD
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CSP_HEADER = "Content-Security-Policy"
+
+
+@pytest.fixture
+def demo_shop(transactional_db):
+    call_command("seed_demo", tenant="csp-shop", customers=120, years=3, verbosity=0)
+    tenant = Tenant.objects.get(slug="csp-shop")
+    owner = UserFactory(email="csp-owner@kizuna.test", password=PASSWORD, display_name="CSP 店長")
+    MembershipFactory(tenant=tenant, user=owner, role="owner")
+    return tenant
+
+
+def test_every_main_page_renders_under_the_content_security_policy(page, demo_shop):
+    tenant = demo_shop
+    customer = Customer.objects.for_tenant(tenant).order_by("pk").first()
+    vehicle = Vehicle.objects.for_tenant(tenant).order_by("pk").first()
+    template = ReminderTemplate.objects.for_tenant(tenant).order_by("pk").first()
+    login(page, "csp-owner@kizuna.test", PASSWORD)
+    page.wait_for_selector("h1")
+    if "/tenants/" in page.url:  # the demo owner is a member of one shop only, but be explicit
+        page.click(f"button[value='{tenant.pk}']")
+    pages = [
+        ("today", "/"),
+        ("customers", "/customers/"),
+        ("customer_360", f"/customers/{customer.pk}/"),
+        ("customer_edit", f"/customers/{customer.pk}/edit/"),
+        ("customer_new", "/customers/new/"),
+        ("vehicles", "/customers/vehicles/"),
+        ("vehicle", f"/customers/vehicles/{vehicle.pk}/"),
+        ("deals", "/deals/"),
+        ("reminders", "/reminders/"),
+        ("reminder_rules", "/reminders/rules/"),
+        ("reminder_templates", "/reminders/templates/"),
+        ("reminder_template", f"/reminders/templates/{template.pk}/"),
+        ("reminder_calls", "/reminders/calls/"),
+        ("reminder_outbox", "/reminders/outbox/"),
+        ("analytics", "/analytics/"),
+        ("analytics_kpi", "/analytics/kpi/"),
+        ("analytics_conversion", "/analytics/conversion/"),
+        ("analytics_migration", "/analytics/migration/"),
+        ("analytics_ltv", "/analytics/ltv/"),
+        ("analytics_demographics", "/analytics/demographics/"),
+        ("analytics_segment_map", "/analytics/segment-map/"),
+        ("import", "/customers/import/"),
+        ("settings", "/settings/"),
+        ("settings_members", "/settings/members/"),
+        ("settings_api_keys", "/settings/api-keys/"),
+        ("settings_handover", "/settings/handover/"),
+        ("tenant_picker", "/tenants/"),
+        ("password_change", "/accounts/password_change/"),
+        ("two_factor", "/accounts/two-factor/"),
+    ]
+    for name, path in pages:
+        response = page.goto(page.base + path)
+        assert response.status == 200, (path, response.status)
+        policy = response.headers.get(CSP_HEADER.lower(), "")
+        assert "default-src 'self'" in policy, path
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, path
+        page.wait_for_selector("h1")
+        page.wait_for_load_state("networkidle")
+        shot(page, f"csp_{name}")
+        if path == "/analytics/":
+            # Chart.js drew into its canvases (it needs neither eval nor inline styles).
+            drawn = page.eval_on_selector_all(
+                "canvas[data-chart]", "cs => cs.filter(c => c.width > 0).length"
+            )
+            assert drawn >= 1
+    # The public unsubscribe page has its own layout.
+    token = unsubscribe_token(tenant_id=tenant.pk, customer_id=customer.pk)
+    response = page.goto(page.base + f"/u/{token}/")
+    assert response.status == 200
+    page.wait_for_selector("h1")
+    shot(page, "csp_unsubscribe")
+    assert page.js_errors == []
+    assert page.csp_violations == []
+
+
+def test_the_violation_check_catches_inline_code(page):
+    """The guard itself: an inline script and an inline style attribute are blocked and reported."""
+    page.goto(page.base + "/accounts/login/")
+    page.evaluate(
+        """() => {
+            const s = document.createElement("script");
+            s.textContent = "window.__inlineRan = true";
+            document.body.append(s);
+            document.body.setAttribute("style", "color: red");
+        }"""
+    )
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__inlineRan === undefined")
+    reported = " ".join(page.csp_violations)
+    assert "script-src" in reported and "style-src" in reported
+    page.csp_violations.clear()  # caused on purpose: the fixture's final check must not fail this test
