@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -11,34 +10,16 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crm.api import IdFilter, TenantModelViewSet, TenantReadOnlyViewSet, UpdatedSinceFilterSet
-from crm.models import Tenant
 from crm.roles import EDIT_CUSTOMERS, EDIT_RULES
 from reminders import services
 from reminders.models import Language, Reminder, ReminderRule, ReminderStatus, ReminderTemplate, RuleKind
 from reminders.serializers import ReminderRuleSerializer, ReminderSerializer, ReminderTemplateSerializer
-
-CANCELLABLE = (ReminderStatus.PENDING, ReminderStatus.QUEUED)
 
 
 class ReminderCancelConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("Only planned or queued reminders can be cancelled.")
     default_code = "not_cancellable"
-
-
-def reminder_cancel(*, tenant: Tenant, reminder: Reminder) -> Reminder:
-    """Cancel a planned or queued reminder (it becomes `skipped`); a guarded move, safe against the sender.
-
-    The sender claims only `queued` rows, so a cancelled row is never sent even if its task runs.
-    """
-    moved = (
-        Reminder.objects.for_tenant(tenant)
-        .filter(pk=reminder.pk, status__in=CANCELLABLE)
-        .update(status=ReminderStatus.SKIPPED, reason="cancelled", updated_at=timezone.now())
-    )
-    if not moved:
-        raise ReminderCancelConflict()
-    return Reminder.objects.for_tenant(tenant).get(pk=reminder.pk)
 
 
 class ReminderTemplateFilter(UpdatedSinceFilterSet):
@@ -141,5 +122,8 @@ class ReminderViewSet(TenantReadOnlyViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
-        reminder = reminder_cancel(tenant=self.tenant, reminder=self.get_object())
+        try:
+            reminder = services.reminder_cancel(tenant=self.tenant, reminder=self.get_object())
+        except services.ReminderNotCancellable as exc:
+            raise ReminderCancelConflict() from exc
         return Response(self.get_serializer(reminder).data)

@@ -6,13 +6,22 @@ from typing import Any
 
 from django.core import signing
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.errors import ApplicationError
 from crm.models import Tenant
 from crm.services import model_update
 from customers.models import Consent, Customer
-from reminders.models import Language, ReminderRule, ReminderStep, ReminderTemplate, RuleKind
+from reminders.models import (
+    Language,
+    Reminder,
+    ReminderRule,
+    ReminderStatus,
+    ReminderStep,
+    ReminderTemplate,
+    RuleKind,
+)
 
 RULE_FIELDS = [
     "name",
@@ -246,6 +255,30 @@ def reminder_defaults_create(*, tenant: Tenant) -> list[ReminderRule]:
             reminder_rule_create(tenant=tenant, name=name, kind=kind, template=ja, is_active=active, **extra)
         )
     return rules
+
+
+# --- the outbox ----------------------------------------------------------------------------------
+CANCELLABLE = (ReminderStatus.PENDING, ReminderStatus.QUEUED)
+
+
+class ReminderNotCancellable(ApplicationError):
+    """The reminder is already being sent, sent, failed or cancelled."""
+
+
+@transaction.atomic
+def reminder_cancel(*, tenant: Tenant, reminder: Reminder) -> Reminder:
+    """Cancel a planned or queued reminder (it becomes `skipped`); a guarded move, safe against the sender.
+
+    The sender claims only `queued` rows, so a cancelled row is never sent even if its task runs.
+    """
+    moved = (
+        Reminder.objects.for_tenant(tenant)
+        .filter(pk=reminder.pk, status__in=CANCELLABLE)
+        .update(status=ReminderStatus.SKIPPED, reason="cancelled", updated_at=timezone.now())
+    )
+    if not moved:
+        raise ReminderNotCancellable(_("Only planned or queued reminders can be cancelled."))
+    return Reminder.objects.for_tenant(tenant).get(pk=reminder.pk)
 
 
 # --- unsubscribe --------------------------------------------------------------------------------

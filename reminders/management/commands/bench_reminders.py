@@ -12,7 +12,9 @@ this process and one Celery worker of two processes, and measures messages/s and
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -204,8 +206,10 @@ class Command(BaseCommand):
     def _bench_dispatch(self, n: int, concurrency: int) -> None:
         from aiosmtpd.controller import Controller
 
+        from crm.celery import app
         from reminders.tasks import dispatch_due_reminders
 
+        app.control.purge()  # tasks left in the broker by an interrupted run
         slug = PREFIX + "dispatch"
         Tenant.objects.filter(slug=slug).delete()
         tenant = Tenant.objects.create(
@@ -254,6 +258,8 @@ class Command(BaseCommand):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
+        # aiosmtpd logs every SMTP command at INFO: that would cost the sink more than the messages.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         sink = Controller(Sink(), hostname="127.0.0.1", port=port)
         sink.start()
         db = settings.DATABASES["default"]
@@ -267,7 +273,8 @@ class Command(BaseCommand):
             # … and Celery must not close it after every task (CELERY_DB_REUSE_MAX, see bench_settings.py).
             DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_WORKER_SETTINGS", "reminders.bench_settings"),
             DEBUG="false",
-            SECRET_KEY=settings.SECRET_KEY,  # production mode refuses to start on the embedded key
+            # Production mode (DEBUG off) refuses the embedded key; a throw-away one for the benchmark.
+            SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         )
         celery = str(Path(sys.executable).with_name("celery"))
         worker = subprocess.Popen(
@@ -295,34 +302,45 @@ class Command(BaseCommand):
         )
         try:
             time.sleep(8)  # worker start-up is not part of the measurement
+            self.stdout.write(f"load average at start: {_loadavg()}")
             t0 = time.perf_counter()
             dispatch_due_reminders.delay()
-            rss_samples = []
+            samples = [(0.0, 0, _tree_rss_mb(worker.pid))]  # (seconds, messages received, worker RSS MB)
             last = (t0, 0)
             while received[0] < planned:
                 time.sleep(5)
                 now, count = time.perf_counter(), received[0]
                 rss = _tree_rss_mb(worker.pid)
-                rss_samples.append(rss)
+                samples.append((now - t0, count, rss))
                 self.stdout.write(
                     f"  t={now - t0:6.1f}s received={count:7d} "
                     f"rate={(count - last[1]) / (now - last[0]):6.1f}/s "
-                    f"worker RSS={rss:.0f} MB"
+                    f"worker RSS={rss:.0f} MB load={_loadavg()}"
                 )
                 last = (now, count)
-                if now - t0 > 3600:
+                if now - t0 > 3600 or worker.poll() is not None:
                     break
             elapsed = time.perf_counter() - t0
+            samples.append((elapsed, received[0], _tree_rss_mb(worker.pid)))
             sent = Reminder.objects.for_tenant(tenant).filter(status="sent").count()
+            middle = min(samples, key=lambda s: abs(s[1] - planned / 2))
+            rss = [s[2] for s in samples]
             self.stdout.write(
                 f"dispatch: {received[0]} messages in {elapsed:.1f}s = {received[0] / elapsed:.1f} msg/s "
-                f"({sent} rows marked sent); worker RSS min/max "
-                f"{min(rss_samples):.0f}/{max(rss_samples):.0f} MB"
+                f"({sent} rows marked sent); worker RSS start/middle/end "
+                f"{samples[0][2]:.0f}/{middle[2]:.0f}/{samples[-1][2]:.0f} MB "
+                f"(after 0/{middle[1]}/{samples[-1][1]} messages), min/max {min(rss):.0f}/{max(rss):.0f} MB; "
+                f"load average at end: {_loadavg()}"
             )
         finally:
-            os.killpg(worker.pid, 15)
-            worker.wait(30)
+            if worker.poll() is None:
+                os.killpg(worker.pid, 15)
+                worker.wait(30)
             sink.stop()
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _tree_rss_mb(pid: int) -> float:
