@@ -1,0 +1,1 @@
+"""Reminder fault drills (issue #7): see drills.py; run with `python manage.py fault_drill`."""
