@@ -26,6 +26,11 @@ def send_batch_size() -> int:
     return int(getattr(settings, "REMINDER_SEND_BATCH_SIZE", os.environ.get("REMINDER_SEND_BATCH_SIZE", 100)))
 
 
+# Publishing rides out a short broker outage (a Redis restart) instead of failing the task that
+# publishes: a failed publish would leave its rows `queued` without a task until the sweeper's lease.
+PUBLISH_RETRY_POLICY = {"max_retries": 30, "interval_start": 1, "interval_step": 1, "interval_max": 5}
+
+
 def enqueue_sends(rows: list[tuple[int, int]], countdown: int = 0) -> None:
     """Enqueue (tenant id, reminder id) pairs as send tasks of up to `send_batch_size()` ids of one tenant."""
     by_tenant: dict[int, list[int]] = defaultdict(list)
@@ -35,7 +40,12 @@ def enqueue_sends(rows: list[tuple[int, int]], countdown: int = 0) -> None:
     for tenant_id, ids in by_tenant.items():
         it = iter(ids)
         while batch := list(islice(it, size)):
-            send_reminder_batch.apply_async((tenant_id, batch), countdown=countdown or None)
+            send_reminder_batch.apply_async(
+                (tenant_id, batch),
+                countdown=countdown or None,
+                retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
+            )
 
 
 @shared_task(name="reminders.tasks.plan_all_reminders")
