@@ -783,6 +783,17 @@ def import_job_create(*, tenant: Tenant, kind: str, upload, skip_invalid: bool =
     job.file.save(getattr(upload, "name", None) or f"{kind}.csv", upload, save=False)
     job.full_clean()
     job.save()
+    from crm.audit import audit_record
+    from crm.models import AuditAction
+
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.IMPORT_QUEUED,
+        target=job,
+        actor=created_by,
+        summary=f"{job.kind}: ~{job.rows_estimated} rows",
+        changes={"kind": job.kind, "rows_estimated": job.rows_estimated, "skip_invalid": skip_invalid},
+    )
     transaction.on_commit(lambda: import_csv_task.delay(tenant.pk, job.pk))
     return job
 

@@ -307,3 +307,22 @@ def test_audit_api_is_for_owners_of_the_tenant_only(tenant, owner, other_owner, 
     key_api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert key_api.get("/api/v1/audit-events/").status_code == 403
     assert owner_api.delete(f"/api/v1/audit-events/{one}/").status_code == 405
+
+
+def test_a_csv_import_is_audited_with_who_started_it(tenant, owner, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from customers.imports import import_job_create
+
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("c.csv", "family_name,email\n山田,a@example.jp\n".encode())
+
+    job = import_job_create(tenant=tenant, kind="customers", upload=upload, created_by=owner)
+
+    (event,) = events(tenant, action=AuditAction.IMPORT_QUEUED)
+    assert (event.target_type, event.target_id, event.actor_user_id) == (
+        "customers.importjob",
+        job.pk,
+        owner.pk,
+    )
+    assert event.changes == {"kind": "customers", "rows_estimated": 1, "skip_invalid": False}
