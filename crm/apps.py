@@ -8,3 +8,4 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         from crm import audit  # noqa: F401  (connects the tenant-deletion receiver of the audit trail)
+        from crm import checks  # noqa: F401  (registers the row-level-security checks)
