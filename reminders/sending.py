@@ -84,17 +84,34 @@ def _one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
+def shop_sender_email(tenant: Tenant) -> str:
+    """The shop's sender address, or "" when unset or not a valid address.
+
+    The settings form validates it, but a row written another way (admin, SQL, import) with CR/LF or
+    other junk must never reach a header: such a shop sends from DEFAULT_FROM_EMAIL instead.
+    """
+    try:
+        validate_email(tenant.sender_email)
+        local, domain = tenant.sender_email.rsplit("@", 1)
+        address = f"{local}@{domain.encode('idna').decode('ascii')}"  # a Japanese domain as punycode
+    except (ValidationError, UnicodeError):
+        return ""
+    return address if address.isascii() else ""
+
+
 def sender_address(tenant: Tenant) -> str:
-    if not tenant.sender_email:
+    email = shop_sender_email(tenant)
+    if not email:
         return settings.DEFAULT_FROM_EMAIL
-    return formataddr((_one_line(tenant.sender_name or tenant.name), tenant.sender_email))
+    return formataddr((_one_line(tenant.sender_name or tenant.name), email))
 
 
 def message_id(reminder: Reminder) -> str:
     """Deterministic: a resend of one reminder carries the same Message-ID, so it can be de-duplicated."""
     domain = "kizuna.localhost"
-    if reminder.tenant.sender_email and "@" in reminder.tenant.sender_email:
-        domain = reminder.tenant.sender_email.rsplit("@", 1)[1]
+    email = shop_sender_email(reminder.tenant)
+    if email:
+        domain = email.rsplit("@", 1)[1]
     return f"<reminder.{reminder.tenant_id}.{reminder.pk}@{domain}>"
 
 
@@ -156,7 +173,7 @@ def build_message(
         name=tenant.sender_name or tenant.name,
         address=tenant.address,
         phone=tenant.phone,
-        email=tenant.sender_email or settings.DEFAULT_FROM_EMAIL,  # 特定電子メール法: a contact address
+        email=shop_sender_email(tenant) or settings.DEFAULT_FROM_EMAIL,  # 特定電子メール法: a contact address
         url=url,
     )
     return EmailMessage(
