@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.test import Client
 
 ROOT = Path(settings.BASE_DIR)
 # Variables a test run or a developer may have set that would change the outcome.
@@ -122,3 +124,45 @@ def test_templates_have_no_inline_script_style_or_event_handler():
             if INLINE_CODE.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
     assert offenders == []
+
+
+# --- CSRF -----------------------------------------------------------------------------------------
+FORM = re.compile(r"<form\b[^>]*>.*?</form>", re.DOTALL | re.IGNORECASE)
+# The one-click unsubscribe (RFC 8058) is posted by mail providers: its signed token is the proof.
+CSRF_EXEMPT_TEMPLATES = {"reminders/unsubscribe.html"}
+
+
+def test_every_post_form_carries_the_csrf_token():
+    missing = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        name = str(path.relative_to(ROOT / "templates"))
+        for form in FORM.findall(path.read_text()):
+            opening = form.split(">", 1)[0].lower()
+            if (
+                'method="post"' in opening
+                and "{% csrf_token %}" not in form
+                and name not in CSRF_EXEMPT_TEMPLATES
+            ):
+                missing.append(f"{name}: {opening[:80]}")
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/accounts/login/", {"username": "a@b.jp", "password": "x"}),
+        ("/customers/new/", {"family_name": "山田"}),
+        ("/settings/members/", {"email": "x@shop-a.test", "role": "owner"}),
+        ("/accounts/two-factor/", {"action": "confirm", "token": "123456"}),
+        ("/tenants/", {"tenant": "1"}),
+    ],
+)
+def test_posts_without_the_csrf_token_are_refused(owner, tenant, path, data):
+    from crm.models import Membership
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    members_before = Membership.objects.for_tenant(tenant).count()
+    response = client.post(path, data)
+    assert response.status_code == 403
+    assert Membership.objects.for_tenant(tenant).count() == members_before
