@@ -21,7 +21,8 @@ from analytics.models import (
     MonthlyKPI,
 )
 from analytics.rfm import rfm_refresh_sql, snapshot_sql
-from analytics.sql import date_param, execute, fetchall, transactions_cte
+from analytics.sql import date_param, days_between, fetchall, transactions_cte
+from crm.bulk import bulk_insert
 from crm.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ logger = logging.getLogger(__name__)
 # Below this many customers with a repeat purchase a BTYD fit says nothing useful.
 MIN_REPEAT_CUSTOMERS_FOR_FIT = 20
 HOLDOUT_WEEKS = 52
-LTV_BATCH_SIZE = 2000  # 7 parameters a row: stays under SQLite's 32,766 bound parameters
 
 
 def analytics_settings_get(*, tenant: Tenant) -> AnalyticsSettings:
@@ -103,26 +103,42 @@ def kpi_refresh(*, tenant: Tenant, as_of: date | None = None) -> int:
     return len(series)
 
 
-def _btyd_rows(*, tenant: Tenant, source: str, as_of: date, calibration_end: date):
-    """One row per customer with a transaction day: first/last day, counts, amounts, calibration split."""
+# The first day's amount is carried through MIN() by packing (day number, amount) into one integer:
+# day numbers since 1970 stay below 2^17 and a customer's purchases on one day below 2^40 yen, so the
+# packed value fits a 64-bit integer on both databases and its minimum is the first day's.
+_FIRST_DAY_SHIFT = 2**40
+
+
+def _btyd_summary(*, tenant: Tenant, source: str, as_of: date, calibration_end: date) -> np.ndarray:
+    """One row per customer with a transaction day, as an int64 matrix in one query.
+
+    Columns: customer id, first / last transaction day (days since 1970), transaction days, total
+    amount, packed (first day, first day's amount), last day up to the calibration end, transaction
+    days up to / after the calibration end. Refund rows are left out (a refund is not a purchase).
+    """
     tx, params = transactions_cte(source=source, tenant_id=tenant.pk, until=as_of)
     d = date_param()
+    day_number = days_between("d", d)
     sql = f"""
     WITH {tx},
-    days AS (SELECT customer_id, d, SUM(amount) AS amt FROM tx WHERE NOT is_refund GROUP BY customer_id, d),
-    num AS (SELECT customer_id, d, amt, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY d) AS k
-            FROM days)
-    SELECT customer_id, MIN(d), MAX(d), COUNT(*), CAST(SUM(amt) AS BIGINT),
-           CAST(SUM(CASE WHEN k = 1 THEN amt ELSE 0 END) AS BIGINT),
-           MAX(CASE WHEN d <= {d} THEN d END), SUM(CASE WHEN d <= {d} THEN 1 ELSE 0 END),
+    days AS (SELECT customer_id, d, {day_number} AS dn, SUM(amount) AS amt
+             FROM tx WHERE NOT is_refund GROUP BY customer_id, d)
+    SELECT customer_id, MIN(dn), MAX(dn), COUNT(*), CAST(SUM(amt) AS BIGINT),
+           MIN(dn * {_FIRST_DAY_SHIFT} + amt),
+           MAX(CASE WHEN d <= {d} THEN dn END), SUM(CASE WHEN d <= {d} THEN 1 ELSE 0 END),
            SUM(CASE WHEN d > {d} THEN 1 ELSE 0 END)
-    FROM num GROUP BY customer_id
+    FROM days GROUP BY customer_id
     """
-    return fetchall(sql, [*params, calibration_end, calibration_end, calibration_end])
+    rows = fetchall(sql, [*params, date(1970, 1, 1), calibration_end, calibration_end, calibration_end])
+    if not rows:
+        return np.zeros((0, 9), dtype=np.int64)
+    # A customer whose first day is after the calibration end has no calibration last day (NULL):
+    # -1 marks it; such customers are outside the holdout check anyway.
+    return np.array([[-1 if v is None else v for v in row] for row in rows], dtype=np.int64)
 
 
-def _weeks(later, earlier) -> np.ndarray:
-    return (later - earlier).astype("timedelta64[D]").astype(float) / 7.0
+def _days_to_weeks(days) -> np.ndarray:
+    return np.asarray(days, dtype=float) / 7.0
 
 
 @transaction.atomic
@@ -132,79 +148,70 @@ def btyd_fit_tenant(*, tenant: Tenant, as_of: date | None = None) -> BTYDFit:
     Holdout check: the same model is first fitted on the history up to `as_of − 52 weeks` and its
     predicted repeat transactions over the last 52 weeks compared with the actual number.
     Customers with fewer than two transaction days get `insufficient_history` and no numbers.
+    The fits run on the distinct (x, t_x, T) tuples weighted by how many customers share each,
+    which is the same likelihood; time is measured in whole days, so identical tuples are common.
     """
     as_of = as_of or timezone.localdate()
     conf = analytics_settings_get(tenant=tenant)
     cal_end = as_of - timedelta(weeks=HOLDOUT_WEEKS)
-    rows = _btyd_rows(tenant=tenant, source=conf.source, as_of=as_of, calibration_end=cal_end)
+    summary = _btyd_summary(tenant=tenant, source=conf.source, as_of=as_of, calibration_end=cal_end)
+    ids, first, last, n, total, first_key, cal_last, cal_n, hold_n = summary.T
+    epoch = date(1970, 1, 1)
+    today, cal_day = (as_of - epoch).days, (cal_end - epoch).days
+    x = (n - 1).astype(float)
+    t_x, T = _days_to_weeks(last - first), _days_to_weeks(today - first)
+    first_amount = first_key - (first_key // _FIRST_DAY_SHIFT) * _FIRST_DAY_SHIFT
+    m = np.where(x > 0, (total - first_amount) / np.maximum(x, 1), 0.0)
+
     fit = BTYDFit(tenant=tenant, fitted_at=timezone.now(), as_of=as_of, holdout_weeks=HOLDOUT_WEEKS)
-    CustomerLTV.objects.for_tenant(tenant).delete()
-    if rows:
-        ids = np.array([r[0] for r in rows])
-        first = np.array([r[1] for r in rows], dtype="datetime64[D]")
-        last = np.array([r[2] for r in rows], dtype="datetime64[D]")
-        n = np.array([r[3] for r in rows], dtype=float)
-        total = np.array([r[4] for r in rows], dtype=float)
-        first_amt = np.array([r[5] for r in rows], dtype=float)
-        cal_last = np.array([r[6] or r[1] for r in rows], dtype="datetime64[D]")
-        cal_n = np.array([r[7] for r in rows], dtype=float)
-        hold_n = np.array([r[8] for r in rows], dtype=float)
-        today = np.datetime64(as_of, "D")
-        x, t_x, T = n - 1, _weeks(last, first), _weeks(today, first)
-        m = np.where(x > 0, (total - first_amt) / np.maximum(x, 1), 0.0)
-    else:
-        ids = x = np.array([])
     fit.n_customers = len(ids)
-    fit.n_repeat = int((x > 0).sum()) if len(ids) else 0
+    fit.n_repeat = int((x > 0).sum())
+    CustomerLTV.objects.for_tenant(tenant).delete()
     if fit.n_repeat < MIN_REPEAT_CUSTOMERS_FOR_FIT:
         fit.status = FitStatus.INSUFFICIENT
         fit.message = (
             f"{fit.n_repeat} customers with a repeat purchase; at least {MIN_REPEAT_CUSTOMERS_FOR_FIT} needed"
         )
-        fit.full_clean()
-        fit.save()
-        _store_ltv(tenant=tenant, fit=fit, ids=ids, insufficient=np.ones(len(ids), bool))
-        return fit
+        return _save_fit(tenant=tenant, fit=fit, ids=ids, insufficient=np.ones(len(ids), bool))
     try:
-        bg = btyd.fit_bgnbd(x, t_x, T)
+        (ux, utx, uT), weights, _ = btyd.compress(x, t_x, T)
+        bg = btyd.fit_bgnbd(ux, utx, uT, weights)
         spenders = (x > 0) & (m > 0)
-        gg = btyd.fit_gamma_gamma(x[spenders], m[spenders])
-        in_cal = first <= np.datetime64(cal_end, "D")
+        (gx, gm), gweights, _ = btyd.compress(x[spenders], m[spenders])
+        gg = btyd.fit_gamma_gamma(gx, gm, gweights)
+        in_cal = first <= cal_day
         if (cal_n[in_cal] > 1).sum() >= MIN_REPEAT_CUSTOMERS_FOR_FIT:
-            cx = cal_n[in_cal] - 1
-            cal_bg = btyd.fit_bgnbd(
-                cx,
-                _weeks(cal_last[in_cal], first[in_cal]),
-                _weeks(np.datetime64(cal_end, "D"), first[in_cal]),
-            )
-            fit.holdout_predicted = float(
-                btyd.expected_purchases(
-                    cal_bg,
-                    HOLDOUT_WEEKS,
-                    cx,
-                    _weeks(cal_last[in_cal], first[in_cal]),
-                    _weeks(np.datetime64(cal_end, "D"), first[in_cal]),
-                ).sum()
-            )
+            cx = (cal_n[in_cal] - 1).astype(float)
+            ctx = _days_to_weeks(cal_last[in_cal] - first[in_cal])
+            cT = _days_to_weeks(cal_day - first[in_cal])
+            (ucx, uctx, ucT), cweights, _ = btyd.compress(cx, ctx, cT)
+            cal_bg = btyd.fit_bgnbd(ucx, uctx, ucT, cweights)
+            fit.holdout_predicted = float(btyd.expected_purchases(cal_bg, HOLDOUT_WEEKS, cx, ctx, cT).sum())
             fit.holdout_actual = int(hold_n[in_cal].sum())
             fit.holdout_customers = int(in_cal.sum())
     except (ArithmeticError, ValueError, FloatingPointError) as exc:
         logger.warning("BTYD fit failed for tenant %s: %s", tenant.pk, exc)
         fit.status, fit.message = FitStatus.FAILED, str(exc)[:300]
-        fit.full_clean()
-        fit.save()
-        _store_ltv(tenant=tenant, fit=fit, ids=ids, insufficient=np.ones(len(ids), bool))
-        return fit
+        return _save_fit(tenant=tenant, fit=fit, ids=ids, insufficient=np.ones(len(ids), bool))
     fit.status = FitStatus.OK
     fit.r, fit.alpha, fit.a, fit.b = bg.r, bg.alpha, bg.a, bg.b
     fit.p, fit.q, fit.gamma = gg.p, gg.q, gg.gamma
+    prediction = btyd.predict(bg, x, t_x, T, months=12, annual_rate=conf.annual_discount_rate)
+    value = prediction.discount_factor * btyd.expected_spend(gg, x, m)
+    return _save_fit(
+        tenant=tenant,
+        fit=fit,
+        ids=ids,
+        insufficient=x < 1,
+        purchases=prediction.purchases,
+        alive=prediction.p_alive,
+        value=value,
+    )
+
+
+def _save_fit(*, tenant, fit, ids, insufficient, purchases=None, alive=None, value=None) -> BTYDFit:
     fit.full_clean()
     fit.save()
-    insufficient = x < 1
-    purchases = btyd.expected_purchases(bg, 52.0, x, t_x, T)
-    alive = btyd.p_alive(bg, x, t_x, T)
-    spend = btyd.expected_spend(gg, x, m)
-    value = btyd.discounted_value(bg, spend, x, t_x, T, annual_rate=conf.annual_discount_rate)
     _store_ltv(
         tenant=tenant,
         fit=fit,
@@ -218,7 +225,7 @@ def btyd_fit_tenant(*, tenant: Tenant, as_of: date | None = None) -> BTYDFit:
 
 
 def _store_ltv(*, tenant, fit, ids, insufficient, purchases=None, alive=None, value=None) -> None:
-    """Write one CustomerLTV row per customer with multi-row INSERTs built from the numpy arrays.
+    """Write one CustomerLTV row per customer straight from the numpy arrays (COPY on PostgreSQL).
 
     Plain tuples instead of model instances: building 100k model objects for `bulk_create` took
     longer than the fit itself. NaN/inf and insufficient-history customers become NULL.
@@ -227,31 +234,34 @@ def _store_ltv(*, tenant, fit, ids, insufficient, purchases=None, alive=None, va
     def column(arr):
         if arr is None:
             return [None] * len(ids)
-        out = np.asarray(arr, dtype=float).astype(object)
-        out[insufficient | ~np.isfinite(np.asarray(arr, dtype=float))] = None
+        values = np.asarray(arr, dtype=float)
+        out = values.astype(object)
+        out[insufficient | ~np.isfinite(values)] = None
         return out.tolist()
 
-    table = CustomerLTV._meta.db_table
-    rows = list(
-        zip(
-            [tenant.pk] * len(ids),
-            [fit.pk] * len(ids),
-            [int(i) for i in ids],
-            [bool(b) for b in insufficient],
-            column(purchases),
-            column(alive),
-            column(value),
-            strict=True,
-        )
+    rows = zip(
+        [tenant.pk] * len(ids),
+        [fit.pk] * len(ids),
+        ids.tolist(),
+        np.asarray(insufficient, bool).tolist(),
+        column(purchases),
+        column(alive),
+        column(value),
+        strict=True,
     )
-    for start in range(0, len(rows), LTV_BATCH_SIZE):
-        batch = rows[start : start + LTV_BATCH_SIZE]
-        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-        execute(
-            f"INSERT INTO {table} (tenant_id, fit_id, customer_id, insufficient_history, "
-            f"expected_purchases_12m, p_alive, expected_value_12m) VALUES {placeholders}",
-            [v for row in batch for v in row],
-        )
+    bulk_insert(
+        CustomerLTV,
+        [
+            "tenant_id",
+            "fit_id",
+            "customer_id",
+            "insufficient_history",
+            "expected_purchases_12m",
+            "p_alive",
+            "expected_value_12m",
+        ],
+        rows,
+    )
 
 
 def analytics_refresh_tenant(*, tenant: Tenant, as_of: date | None = None, fit: bool = True) -> dict:

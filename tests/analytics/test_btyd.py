@@ -136,3 +136,80 @@ def test_fit_with_too_few_repeat_customers_gives_no_numbers(tenant):
     rows = CustomerLTV.objects.for_tenant(tenant)
     assert rows.count() == 2 and not rows.filter(insufficient_history=False).exists()
     assert BTYDFit.objects.for_tenant(tenant).count() == 1
+
+
+def test_weighted_fit_on_distinct_tuples_equals_the_fit_on_every_customer():
+    data = _cdnow("cdnow_customers_summary.csv")
+    x, t_x, T = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    (ux, utx, uT), weights, inverse = btyd.compress(x, t_x, T)
+    assert len(ux) < len(x) and weights.sum() == len(x)
+    assert np.array_equal(ux[inverse], x) and np.array_equal(uT[inverse], T)
+
+    full, compressed = btyd.fit_bgnbd(x, t_x, T), btyd.fit_bgnbd(ux, utx, uT, weights)
+
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(compressed, name) == pytest.approx(getattr(full, name), rel=1e-6)
+    spend = _cdnow("cdnow_customers_summary_with_transactions.csv")
+    spend = spend[spend["x"] > 0]
+    (gx, gm), gw, _ = btyd.compress(spend["x"].to_numpy(), spend["zbar"].to_numpy())
+    gg_full = btyd.fit_gamma_gamma(spend["x"].to_numpy(), spend["zbar"].to_numpy())
+    gg_weighted = btyd.fit_gamma_gamma(gx, gm, gw)
+    for name in ("p", "q", "gamma"):
+        assert getattr(gg_weighted, name) == pytest.approx(getattr(gg_full, name), rel=1e-6)
+
+
+def test_predict_matches_the_per_horizon_formulas():
+    """`predict` pools the hypergeometric terms per (x, T); the result is the formula of eq. (10)."""
+    model = btyd.BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    data = _cdnow("cdnow_customers_summary.csv")
+    x, t_x, T = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+
+    out = btyd.predict(model, x, t_x, T, months=12, annual_rate=0.10)
+
+    assert out.purchases == pytest.approx(btyd.expected_purchases(model, 52.0, x, t_x, T), rel=1e-12)
+    assert out.p_alive == pytest.approx(btyd.p_alive(model, x, t_x, T), rel=1e-12)
+    expected, previous = np.zeros(len(x)), np.zeros(len(x))
+    for k in range(1, 13):
+        current = btyd.expected_purchases(model, k * 52.0 / 12.0, x, t_x, T)
+        expected += (current - previous) / 1.10 ** (k / 12)
+        previous = current
+    assert out.discount_factor == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.django_db
+def test_stored_predictions_follow_from_each_customers_own_history(tenant):
+    """The one-query summary (first-day amount packed into MIN) gives each customer's x, t_x, T, m."""
+    rows = _simulated_rows(120, seed=5)
+    # Every customer also buys twice on their first day, and some get a refund (not a purchase).
+    firsts = {}
+    for c, day, _amount, _kind in rows:
+        firsts.setdefault(c, day)
+    rows += [(c, day, 7_000, "purchase") for c, day in firsts.items()]
+    rows += [(c, day + 3, 2_000, "refund") for c, day in firsts.items() if c % 3 == 0]
+    _t, _customers, frame = build_shop(120, rows, tenant=tenant)
+    as_of = date(2026, 3, 1)
+
+    fit = btyd_fit_tenant(tenant=tenant, as_of=as_of)
+
+    assert fit.status == FitStatus.OK
+    bg = btyd.BGNBD(fit.r, fit.alpha, fit.a, fit.b)
+    gg = btyd.GammaGamma(fit.p, fit.q, fit.gamma)
+    buys = frame[(frame["date"] <= pd.Timestamp(as_of)) & ~frame["is_refund"]]
+    per_day = buys.groupby(["customer_id", "date"])["amount"].sum().reset_index().sort_values("date")
+    stored = {row.customer_id: row for row in CustomerLTV.objects.for_tenant(tenant)}
+    checked = 0
+    for cid, days in per_day.groupby("customer_id"):
+        x = len(days) - 1
+        if x == 0:
+            continue
+        t_x = (days["date"].iloc[-1] - days["date"].iloc[0]).days / 7
+        T = (pd.Timestamp(as_of) - days["date"].iloc[0]).days / 7
+        m = days["amount"].iloc[1:].sum() / x
+        args = (np.array([float(x)]), np.array([t_x]), np.array([T]))
+        purchases = btyd.expected_purchases(bg, 52.0, *args)[0]
+        value = btyd.discounted_value(bg, btyd.expected_spend(gg, args[0], np.array([m])), *args)[0]
+        assert stored[cid].expected_purchases_12m == pytest.approx(purchases, rel=1e-9)
+        assert stored[cid].p_alive == pytest.approx(btyd.p_alive(bg, *args)[0], rel=1e-9)
+        assert stored[cid].expected_value_12m == pytest.approx(value, rel=1e-9)
+        checked += 1
+    assert checked == fit.n_repeat > 20
