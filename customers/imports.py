@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -322,6 +322,10 @@ class _Importer:
             if not name:
                 continue
             raw = record.get(name) or ""
+            if "\x00" in raw:
+                # PostgreSQL cannot store NUL in text (the driver raises), and no real cell holds one.
+                errors.append(RowError(line, name, str(ProhibitNullCharactersValidator.message)))
+                continue
             if name not in _SPECIAL_COLUMNS:
                 values[name] = self._clean(name, raw, errors, line)
             elif name == "customer_external_ref":
@@ -574,9 +578,9 @@ class _Importer:
             except _FileError as exc:
                 report.errors.append(RowError(1, exc.column, exc.message))
             except UnicodeDecodeError:
-                report.errors.append(
-                    RowError(report.rows_total + 2, "", _("The file is neither UTF-8 nor Shift_JIS text."))
-                )
+                # Decoding fails a chunk at a time, not at a known line, and every row after it is
+                # unreadable: the file as a whole is refused (row 1), so nothing of it is written.
+                report.errors.append(RowError(1, "", _("The file is neither UTF-8 nor Shift_JIS text.")))
             except csv.Error as exc:
                 report.errors.append(RowError(report.rows_total + 1, "", _("Broken CSV: %s") % exc))
             report.errors.sort(key=lambda e: e.row)

@@ -6,6 +6,7 @@ operation is bounded so the whole run takes a couple of minutes.
 
 from __future__ import annotations
 
+import hypothesis
 import pytest
 import schemathesis
 from django.core import signals
@@ -85,4 +86,42 @@ def test_api_conforms_to_its_schema(case, seeded_key, settings):
         # Random ids and codes name rows that do not exist, so a schema-valid body is rightly a 400;
         # and django-filter ignores blank query values by design. Everything else is checked.
         excluded_checks=[checks.positive_data_acceptance, checks.negative_data_rejection],
+    )
+
+
+# Stateful: schemathesis infers links between operations (a POST's `id` feeds the GET/PATCH/DELETE of
+# that id, list results feed detail calls), so sequences such as create → update → delete → read run.
+STATEFUL_EXAMPLES = 12
+STATEFUL_STEPS = 6
+
+
+def test_api_stateful_sequences(seeded_key, settings):
+    settings.KIZUNA_API_RATE = "100000/min"
+    headers = {"Authorization": f"Bearer {seeded_key}"}
+    base = schema.as_state_machine()
+
+    class Workflow(base):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response,
+                excluded_checks=[
+                    checks.positive_data_acceptance,
+                    checks.negative_data_rejection,
+                    # Every call carries the valid key above; the random session cookie schemathesis adds
+                    # for the cookie scheme is rightly ignored then (key auth: test_auth_and_permissions).
+                    checks.ignored_auth,
+                ],
+                transport_kwargs=kwargs or None,
+            )
+
+    Workflow.run(
+        settings=hypothesis.settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
     )
