@@ -4,9 +4,11 @@ from celery import shared_task
 
 from analytics.services import analytics_refresh_tenant
 from crm.models import Tenant
+from crm.rls import tenant_task
 
 
 @shared_task(name="analytics.tasks.refresh_tenant", acks_late=True)
+@tenant_task
 def refresh_tenant(tenant_id: int) -> dict:
     """Refresh one tenant's analytics (idempotent: every table is rebuilt, so running twice is harmless)."""
     tenant = Tenant.objects.filter(pk=tenant_id).first()

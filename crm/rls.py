@@ -133,6 +133,7 @@ def tenant_task(func):
         with tenant_context(tenant_id):
             return func(*args, **kwargs)
 
+    wrapper.tenant_task = True
     return wrapper
 
 

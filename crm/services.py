@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from crm.audit import audit_record
 from crm.errors import ApplicationError
 from crm.models import AuditAction, Membership, Tenant, User
+from crm.rls import tenant_context
 from crm.roles import Role
 
 
@@ -54,9 +55,12 @@ def tenant_create(
     owner = User.objects.filter(email__iexact=owner_email).first()
     if owner is None:
         owner = User.objects.create_user(email=owner_email, password=owner_password)
-    membership_create(tenant=tenant, user=owner, role=Role.OWNER)
-    purchase_categories_create_defaults(tenant=tenant)
-    reminder_defaults_create(tenant=tenant)
+    # The new tenant's rows may only be written with it as the database tenant (crm.rls); the
+    # caller's tenant, if any, comes back afterwards.
+    with tenant_context(tenant.pk):
+        membership_create(tenant=tenant, user=owner, role=Role.OWNER)
+        purchase_categories_create_defaults(tenant=tenant)
+        reminder_defaults_create(tenant=tenant)
     return tenant
 
 

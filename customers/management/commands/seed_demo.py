@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from analytics.services import analytics_refresh_tenant
 from crm.models import Membership, Tenant, User
+from crm.rls import tenant_context
 from crm.roles import Role
 from crm.services import membership_create, tenant_create
 from customers.demo import DEMO_TENANTS, demo_users, seed_tenant
@@ -90,33 +91,35 @@ class Command(BaseCommand):
         totals: dict[str, int] = {}
         for slug, spec, stream in specs:
             tenant, staff_ids = self._tenant_with_staff(slug, spec, with_team=not opts["tenants"])
-            if Customer.objects.for_tenant(tenant).exists():
-                if opts["if_empty"]:
-                    self.stdout.write(f"{slug}: already has customers, skipped")
-                    continue
-                if not opts["reset"]:
-                    raise CommandError(f"{slug} already has customers; pass --reset to replace them")
-                with transaction.atomic():
-                    Customer.objects.for_tenant(tenant).delete()
-            counts = seed_tenant(
-                tenant=tenant,
-                kind=spec["kind"],
-                customers=spec["customers"],
-                years=opts["years"],
-                seed=opts["seed"],
-                today=today,
-                staff_ids=staff_ids,
-                stream=stream,
-            )
-            for key, value in counts.items():
-                totals[key] = totals.get(key, 0) + value
-            if not opts["no_refresh"] and not opts["tenants"]:
-                # A demo shop opens with fresh RFM segments, KPIs, LTV and this month's reminders planned.
-                analytics_refresh_tenant(tenant=tenant, as_of=today)
-                planned = plan_reminders(on=today, tenant_id=tenant.pk)
-                self.stdout.write(f"{slug}: analytics refreshed, reminders planned {planned}")
-            if not opts["tenants"]:
-                self.stdout.write(f"{slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            # Each shop's rows are read and written with it as the database tenant (row-level security).
+            with tenant_context(tenant.pk):
+                if Customer.objects.for_tenant(tenant).exists():
+                    if opts["if_empty"]:
+                        self.stdout.write(f"{slug}: already has customers, skipped")
+                        continue
+                    if not opts["reset"]:
+                        raise CommandError(f"{slug} already has customers; pass --reset to replace them")
+                    with transaction.atomic():
+                        Customer.objects.for_tenant(tenant).delete()
+                counts = seed_tenant(
+                    tenant=tenant,
+                    kind=spec["kind"],
+                    customers=spec["customers"],
+                    years=opts["years"],
+                    seed=opts["seed"],
+                    today=today,
+                    staff_ids=staff_ids,
+                    stream=stream,
+                )
+                for key, value in counts.items():
+                    totals[key] = totals.get(key, 0) + value
+                if not opts["no_refresh"] and not opts["tenants"]:
+                    # A demo shop opens with fresh RFM segments, KPIs, LTV and this month's reminders planned.
+                    analytics_refresh_tenant(tenant=tenant, as_of=today)
+                    planned = plan_reminders(on=today, tenant_id=tenant.pk)
+                    self.stdout.write(f"{slug}: analytics refreshed, reminders planned {planned}")
+                if not opts["tenants"]:
+                    self.stdout.write(f"{slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
@@ -139,7 +142,11 @@ class Command(BaseCommand):
                 phone=spec.get("phone", ""),
                 address=spec.get("address", ""),
             )
-        for demo_user in users if with_team else users[:1]:
+        with tenant_context(tenant.pk):
+            return tenant, self._team(tenant, users if with_team else users[:1])
+
+    def _team(self, tenant, users) -> list[int]:
+        for demo_user in users:
             user = User.objects.filter(email=demo_user.email).first()
             if user is None:
                 user = User.objects.create_user(
@@ -156,4 +163,4 @@ class Command(BaseCommand):
             .order_by("user__email")
             .values_list("user_id", flat=True)
         )
-        return tenant, staff_ids
+        return staff_ids
