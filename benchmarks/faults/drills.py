@@ -231,13 +231,15 @@ def worker_sigkill(
     kills: int = 100,
     max_gap: float = 3.0,
     seed: int | None = None,
+    kill_for_s: float | None = None,
     timing: h.Timing | None = None,
     timeout: float = 3600,
     workdir: Path | None = None,
     log: Log = _quiet,
 ) -> dict:
     """SIGKILL the worker's process group `kills` times, each at a random moment (0…max_gap s) after the
-    restarted worker delivered its first message, and restart it at once."""
+    restarted worker delivered its first message, and restart it at once. `kill_for_s` stops the
+    killing earlier (a time budget); the result says how many kills were done."""
     rng = random.Random(seed)
     timing = timing or h.Timing()
     with Drill("worker-sigkill", reminders=reminders, timing=timing, workdir=workdir, log=log) as d:
@@ -248,6 +250,8 @@ def worker_sigkill(
         in_flight_at_kills = 0
         done_kills = 0
         for k in range(kills):
+            if kill_for_s is not None and time.monotonic() - d.started > kill_for_s:
+                break
             seen = d.received()
             if not d.wait_received(seen + 1, timeout=timeout / 4) or h.done(d.tid):
                 break

@@ -57,8 +57,11 @@ def test_redis_crash_and_restart_under_a_dispatch_loses_nothing(tmp_path):
 
 
 def test_worker_sigkilled_five_times_loses_nothing_and_duplicates_stay_in_the_window(tmp_path):
+    # Killed batches come back after the sending lease (sweeper) or the visibility timeout (broker):
+    # both shorter still here, as this drill waits for them after its last kill.
+    timing = Timing(**{**FAST, "sending_lease": 8, "visibility_timeout": 6})
     result = drills.worker_sigkill(
-        reminders=300, kills=5, max_gap=0.5, seed=7, timing=Timing(**FAST), timeout=90, workdir=tmp_path
+        reminders=300, kills=5, max_gap=0.5, seed=7, timing=timing, timeout=90, workdir=tmp_path
     )
 
     print(f"\nworker-sigkill: {result}")
@@ -94,6 +97,7 @@ def test_two_beats_for_ten_simulated_minutes_create_and_send_everything_once(tmp
         minute_seconds=0.5,
         customers_per_minute=10,
         plan_every_minutes=2,
+        workers=1,
         timeout=60,
         workdir=tmp_path,
     )

@@ -31,6 +31,7 @@ class Command(BaseCommand):
             "--max-gap", type=float, default=3.0, help="worker-sigkill: max seconds to a kill"
         )
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--kill-for-seconds", type=float, help="worker-sigkill: stop killing after this")
         parser.add_argument("--redis-down-seconds", type=float, default=5.0)
         parser.add_argument("--redis-mode", choices=["kill", "graceful", "wipe"], default="kill")
         parser.add_argument("--redis-port", type=int, default=6390, help="the drill's own redis-server")
