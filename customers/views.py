@@ -13,8 +13,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.paginator import Paginator
-from django.db.models import BigIntegerField, CharField, Count, DateField, F, Min, Q, Value
-from django.db.models.functions import Cast, Concat, TruncDate
+from django.db.models import BigIntegerField, CharField, DateField, Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -104,11 +104,26 @@ def _filtered_customers(request):
             qs = qs.filter(pk__in=owner_ids)
         else:
             qs = qs.filter(pk__in=vehicles.values("customer_id"))
-    return form, qs.order_by(*SORT_ORDER.get(sort, SORT_ORDER["kana"]))
+    order = SORT_ORDER.get(sort, SORT_ORDER["kana"])
+    if data.get("q"):
+        order = (_sort_without_index(order[0]), *order[1:])
+    return form, qs.order_by(*order)
 
 
-class _GroupPaginator(Paginator):
-    """Counts the groups with one COUNT(DISTINCT …) instead of counting a grouped subquery."""
+def _sort_without_index(field: str):
+    """The same order, through an expression no index matches.
+
+    With a search, walking the sort index and filtering until 50 rows match reads most of the tenant
+    when the matches sort late (山田 are all ヤマダ: 90,000 rows for one page). Sorting the matches the
+    trigram indexes return is bounded by the number of matches instead.
+    """
+    name = field.lstrip("-")
+    expression = Coalesce(F(name), F(name))
+    return expression.desc() if field.startswith("-") else expression.asc()
+
+
+class _CountedPaginator(Paginator):
+    """Takes its count from a cheaper query than COUNT(*) over the paginated one."""
 
     def __init__(self, object_list, per_page, *, count_qs, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
@@ -116,27 +131,40 @@ class _GroupPaginator(Paginator):
 
     @cached_property
     def count(self):
-        return self._count_qs.aggregate(n=Count("customer_id", distinct=True))["n"]
+        return self._count_qs.count()
 
 
 def _inspection_sorted_page(request, customers, *, filtered: bool):
     """Customers with an owned vehicle, soonest 車検 first.
 
-    Paginates the narrow (customer_id, MIN(expiry)) grouping of vehicles, then loads only the page's
-    customers: grouping customers by every column, or a subquery per customer, is seconds at 100k.
+    Walks owned vehicles in expiry order (partial index vehicle_owned_expiry) and keeps each customer's
+    first one (no earlier owned vehicle: an index probe on vehicle_owned_customer), so a page costs its
+    offset plus 50 probes instead of grouping every vehicle of the tenant (0.3 s at 100,000). The count
+    reads only the vehicle_owned_customer index. Then only the page's customers are loaded.
     """
     tenant = request.tenant
-    vehicles = Vehicle.objects.for_tenant(tenant).filter(
+    owned = Vehicle.objects.for_tenant(tenant).filter(
         status=VehicleStatus.OWNED, inspection_expiry__isnull=False
     )
     if filtered:
-        vehicles = vehicles.filter(customer_id__in=customers.values("pk"))
-    soonest = (
-        vehicles.values("customer_id")
-        .annotate(next_inspection=Min("inspection_expiry"))
-        .order_by("next_inspection", "customer_id")
+        owned = owned.filter(customer_id__in=customers.values("pk"))
+    earlier = (
+        Vehicle.objects.for_tenant(tenant)
+        .filter(
+            status=VehicleStatus.OWNED, inspection_expiry__isnull=False, customer_id=OuterRef("customer_id")
+        )
+        .filter(
+            Q(inspection_expiry__lt=OuterRef("inspection_expiry"))
+            | Q(inspection_expiry=OuterRef("inspection_expiry"), pk__lt=OuterRef("pk"))
+        )
     )
-    page = _GroupPaginator(soonest, PAGE_SIZE, count_qs=vehicles).get_page(request.GET.get("page"))
+    soonest = (
+        owned.exclude(Exists(earlier))
+        .order_by("inspection_expiry", "customer_id")
+        .values("customer_id", next_inspection=F("inspection_expiry"))
+    )
+    with_a_car = owned.order_by().values("customer_id").distinct()
+    page = _CountedPaginator(soonest, PAGE_SIZE, count_qs=with_a_car).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     by_id = (
         Customer.objects.for_tenant(tenant)
