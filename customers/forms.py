@@ -44,6 +44,7 @@ class CustomerForm(forms.ModelForm):
             "family_name_kana",
             "given_name_kana",
             "email",
+            "language",
             "phone",
             "postal_code",
             "prefecture",

@@ -72,6 +72,13 @@ class Gender(models.TextChoices):
     UNKNOWN = "unknown", _("Not stated")
 
 
+class PreferredLanguage(models.TextChoices):
+    """The language a customer's e-mails are written in; each named in its own language."""
+
+    JA = "ja", "日本語"
+    EN = "en", "English"
+
+
 class AcquisitionChannel(models.TextChoices):
     WALK_IN = "walk_in", _("Walk-in")
     WEBSITE = "website", _("Website")
@@ -102,6 +109,14 @@ class Customer(TenantOwned, TimeStamped):
         _("given name (kana)"), max_length=50, blank=True, validators=[kana_validator]
     )
     email = models.EmailField(_("e-mail"), blank=True)
+    # db_default too: bulk loaders (COPY, INSERT … SELECT) that do not list the column get Japanese.
+    language = models.CharField(
+        _("e-mail language"),
+        max_length=5,
+        choices=PreferredLanguage.choices,
+        default=PreferredLanguage.JA,
+        db_default=PreferredLanguage.JA,
+    )
     phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
     postal_code = models.CharField(
         _("postal code"), max_length=8, blank=True, validators=[postal_code_validator]

@@ -39,6 +39,7 @@ CUSTOMER_FIELDS = [
     "family_name_kana",
     "given_name_kana",
     "email",
+    "language",
     "phone",
     "postal_code",
     "prefecture",

@@ -12,11 +12,25 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from crm.models import Tenant
+from crm.rls import tenant_context
+from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
 from reminders.models import Reminder, ReminderRule, ReminderTemplate
 
 OUTBOX_HEADER = "X-Kizuna-Tenant"
 OUTBOX_LIST_LIMIT = 200
+
+
+def unsubscribe_customer(*, token: str) -> Customer | None:
+    """The customer a signed unsubscribe token names (None if deleted since). Raises BadSignature.
+
+    The public page has no session: the tenant for row-level security comes from the signed token.
+    """
+    from reminders.services import unsubscribe_token_read
+
+    tenant_id, customer_id = unsubscribe_token_read(token)
+    with tenant_context(tenant_id):
+        return Customer.objects.for_tenant(tenant_id).filter(pk=customer_id).first()
 
 
 def rule_list(*, tenant: Tenant) -> QuerySet[ReminderRule]:

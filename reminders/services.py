@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from crm.errors import ApplicationError
 from crm.models import Tenant
+from crm.rls import tenant_context
 from crm.services import model_update
 from customers.models import Consent, Customer
 from reminders.models import (
@@ -300,10 +301,12 @@ def customer_unsubscribe(*, token: str) -> Customer:
     from customers.services import customer_set_consent
 
     tenant_id, customer_id = unsubscribe_token_read(token)
-    tenant = Tenant.objects.get(pk=tenant_id)
-    customer = Customer.objects.for_tenant(tenant).get(pk=customer_id)
-    if customer.consent == Consent.OPTED_OUT:
-        return customer
-    return customer_set_consent(
-        tenant=tenant, customer=customer, consent=Consent.OPTED_OUT, source="unsubscribe link"
-    )
+    # No session on this public page: the signed token names the tenant (row-level security).
+    with tenant_context(tenant_id):
+        tenant = Tenant.objects.get(pk=tenant_id)
+        customer = Customer.objects.for_tenant(tenant).get(pk=customer_id)
+        if customer.consent == Consent.OPTED_OUT:
+            return customer
+        return customer_set_consent(
+            tenant=tenant, customer=customer, consent=Consent.OPTED_OUT, source="unsubscribe link"
+        )

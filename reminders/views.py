@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -173,18 +174,22 @@ def outbox(request):
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
+    """The page of the link in every reminder, in the customer's e-mail language."""
     try:
-        services.unsubscribe_token_read(token)
+        customer = selectors.unsubscribe_customer(token=token)
     except signing.BadSignature as exc:
         raise Http404 from exc
-    if request.method == "POST":
-        try:
-            customer = services.customer_unsubscribe(token=token)
-        except (Tenant.DoesNotExist, Customer.DoesNotExist) as exc:  # deleted since the mail went out
-            raise Http404 from exc
-        return render(
-            request,
-            "reminders/unsubscribe.html",
-            {"done": True, "customer": customer, "opted_out": customer.consent == Consent.OPTED_OUT},
-        )
-    return render(request, "reminders/unsubscribe.html", {"done": False, "token": token})
+    if customer is None:  # deleted since the mail went out
+        raise Http404
+    with translation.override(customer.language):
+        if request.method == "POST":
+            try:
+                customer = services.customer_unsubscribe(token=token)
+            except (Tenant.DoesNotExist, Customer.DoesNotExist) as exc:
+                raise Http404 from exc
+            return render(
+                request,
+                "reminders/unsubscribe.html",
+                {"done": True, "customer": customer, "opted_out": customer.consent == Consent.OPTED_OUT},
+            )
+        return render(request, "reminders/unsubscribe.html", {"done": False, "token": token})

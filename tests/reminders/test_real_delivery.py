@@ -177,7 +177,8 @@ def worker(smtp, broker):
 
 # --- data -----------------------------------------------------------------------------------------
 def _shop(n_customers: int, *, english: bool = False):
-    """A shop open around the clock with `n_customers` opted-in customers whose 車検 is due in 30 days."""
+    """A shop open around the clock with `n_customers` opted-in customers whose 車検 is due in 30 days
+    (English-speaking customers with `english`)."""
     tenant = TenantFactory(
         slug="real-shop",
         name="リアル自動車",
@@ -185,13 +186,7 @@ def _shop(n_customers: int, *, english: bool = False):
         send_window_end=clock(23, 59, 59),
         address="東京都品川区1-2-3",
     )
-    rules = {r.kind: r for r in reminder_defaults_create(tenant=tenant)}
-    if english:
-        from reminders.models import ReminderTemplate
-        from reminders.services import reminder_rule_update
-
-        en = ReminderTemplate.objects.for_tenant(tenant).get(name=rules["inspection"].name, language="en")
-        reminder_rule_update(tenant=tenant, rule=rules["inspection"], data={"template": en})
+    reminder_defaults_create(tenant=tenant)  # the inspection rule's template is the Japanese one
     expiry = timezone.localdate() + timedelta(days=30)
     for i in range(n_customers):
         customer = CustomerFactory(
@@ -199,6 +194,7 @@ def _shop(n_customers: int, *, english: bool = False):
             consent="opted_in",
             consent_at=timezone.now(),
             email=f"c{i}@example.jp",
+            language="en" if english else "ja",  # the customer's language picks the English template
         )
         VehicleFactory(
             customer=customer, inspection_expiry=expiry, plate_number=f"品川 300 さ {i % 100:02d}-01"
