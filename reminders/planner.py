@@ -244,7 +244,11 @@ def _plan_statement(on: date) -> tuple[str, dict]:
         "SELECT x.tenant_id, x.rule_id, x.step, x.customer_id, x.vehicle_id, x.occasion, x.due, "
         "%(pending)s, '', 0, %(now)s, %(now)s "
         f"FROM ({union}) x "
-        f"WHERE x.due BETWEEN {start} AND {end} ON CONFLICT DO NOTHING RETURNING rule_id"
+        f"WHERE x.due BETWEEN {start} AND {end} "
+        # An erased customer (APPI) is never contacted again, not even by a call task.
+        "AND NOT EXISTS (SELECT 1 FROM customers_customer ec WHERE ec.id = x.customer_id "
+        "AND ec.erased_at IS NOT NULL) "
+        "ON CONFLICT DO NOTHING RETURNING rule_id"
     )
     return sql, params
 

@@ -278,3 +278,22 @@ def test_customer_360_links_to_privacy_requests_for_managers_only(
     privacy = reverse("customers:privacy", args=[rich_customer.pk])
     assert privacy in manager_client.get(url).content.decode()
     assert privacy not in staff_client.get(url).content.decode()
+
+
+def test_an_erased_customer_is_never_planned_again(tenant, owner, rich_customer):
+    from datetime import timedelta
+
+    from reminders.planner import plan_reminders
+    from reminders.services import reminder_defaults_create
+
+    reminder_defaults_create(tenant=tenant)
+    kept = CustomerFactory(tenant=tenant)
+    on = date(2026, 6, 1)
+    for customer in (rich_customer, kept):
+        VehicleFactory(customer=customer, inspection_expiry=on + timedelta(days=30))
+    customer_erase(tenant=tenant, customer=rich_customer, actor=owner, reason="customer_request")
+
+    plan_reminders(on=on)
+
+    planned = set(Reminder.objects.for_tenant(tenant).values_list("customer_id", flat=True))
+    assert planned == {kept.pk}
