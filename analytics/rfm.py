@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics.models import CustomerRFM, SegmentSnapshot
-from analytics.sql import date_param, days_between, execute, transactions_cte
+from analytics.sql import date_param, days_between, execute, fetchall, is_postgres, transactions_cte
 from customers.models import Customer
 
 
@@ -84,12 +84,53 @@ def rfm_scores_cte(*, tenant_id: int, as_of: date, window_months: int, source: s
     return sql, [*tx_params, start, start, start, tenant_id]
 
 
+# Columns of CustomerRFM written by the refresh, in the order the scoring SELECT produces them.
+RFM_COLUMNS = [
+    "tenant_id",
+    "customer_id",
+    "as_of",
+    "computed_at",
+    "last_transaction",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "average",
+    "r_score",
+    "f_score",
+    "m_score",
+    "segment",
+    "revenue_to_date",
+    "gross_profit_to_date",
+    "transactions_to_date",
+    "first_transaction",
+]
+# Compared to decide whether a stored row changed (computed_at is not: it is the time of the change).
+RFM_COMPARED = [c for c in RFM_COLUMNS if c not in ("tenant_id", "customer_id", "computed_at")]
+NEW_SCORES = "analytics_rfm_new"  # temporary table of one refresh
+
+
+def _distinct(left: str, right: str, columns: list[str]) -> str:
+    """SQL: the row of `left` differs from the row of `right` in any of `columns` (NULL-safe)."""
+    a = ", ".join(f"{left}.{c}" for c in columns)
+    b = ", ".join(f"{right}.{c}" for c in columns)
+    return f"({a}) IS DISTINCT FROM ({b})" if is_postgres() else f"({a}) IS NOT ({b})"
+
+
+def _create_temp(name: str, select_sql: str, params: list) -> None:
+    execute(f"DROP TABLE IF EXISTS {name}", [])
+    execute(f"CREATE TEMPORARY TABLE {name} AS {select_sql}", params)
+
+
 def rfm_refresh_sql(
     *, tenant_id: int, as_of: date, window_months: int, source: str, segment_map: dict[str, str]
-) -> int:
-    """Replace the tenant's CustomerRFM rows; returns the number of rows written.
+) -> dict[str, int]:
+    """Bring the tenant's CustomerRFM rows up to date; returns counts (customers, changed rows).
 
-    The caller wraps this in a transaction (delete + insert must be atomic).
+    The caller wraps this in a transaction. The new scores go into a temporary table first (one
+    scoring query), then only what differs is written: rows whose values changed are updated in
+    place, new customers inserted, rows of vanished customers deleted. Updating in place keeps the
+    customer and tenant keys, so PostgreSQL skips the foreign-key checks a delete + insert of every
+    row costs, and unchanged rows (a second refresh the same day) are not rewritten at all.
     """
     with_sql, with_params = rfm_scores_cte(
         tenant_id=tenant_id, as_of=as_of, window_months=window_months, source=source
@@ -101,16 +142,16 @@ def rfm_refresh_sql(
         case_params += [int(cell), segment]
     segment_sql = f"CASE WHEN scored = 1 THEN CASE r_score * 10 + f_score {' '.join(cases)} END ELSE %s END"
     d = date_param()
-    sql = f"""
-    INSERT INTO {rfm} (tenant_id, customer_id, as_of, computed_at, last_transaction, recency_days, frequency,
-        monetary, average, r_score, f_score, m_score, segment, revenue_to_date, gross_profit_to_date,
-        transactions_to_date, first_transaction)
+    select = f"""
     {with_sql}
-    SELECT %s, customer_id, {d}, %s, last_d,
-           CASE WHEN scored = 1 THEN {days_between(d, "last_d")} END,
-           freq, monetary, CASE WHEN scored = 1 THEN monetary / freq END,
-           CASE WHEN scored = 1 THEN r_score END, CASE WHEN scored = 1 THEN f_score END,
-           CASE WHEN scored = 1 THEN m_score END, {segment_sql}, revenue, gp, tx_all, first_d
+    SELECT CAST(%s AS BIGINT) AS tenant_id, customer_id, {d} AS as_of, %s AS computed_at,
+           last_d AS last_transaction,
+           CASE WHEN scored = 1 THEN {days_between(d, "last_d")} END AS recency_days,
+           freq AS frequency, monetary, CASE WHEN scored = 1 THEN monetary / freq END AS average,
+           CASE WHEN scored = 1 THEN r_score END AS r_score, CASE WHEN scored = 1 THEN f_score END AS f_score,
+           CASE WHEN scored = 1 THEN m_score END AS m_score, {segment_sql} AS segment,
+           revenue AS revenue_to_date, gp AS gross_profit_to_date, tx_all AS transactions_to_date,
+           first_d AS first_transaction
     FROM scores
     """
     params = [
@@ -122,16 +163,54 @@ def rfm_refresh_sql(
         *case_params,
         "no_purchase",
     ]
-    execute(f"DELETE FROM {rfm} WHERE tenant_id = %s", [tenant_id])
-    return execute(sql, params)
+    _create_temp(NEW_SCORES, select, params)
+    cols = ", ".join(RFM_COLUMNS)
+    customers = fetchall(f"SELECT COUNT(*) FROM {NEW_SCORES}", [])[0][0]
+    deleted = execute(
+        f"DELETE FROM {rfm} WHERE tenant_id = %s AND NOT EXISTS "
+        f"(SELECT 1 FROM {NEW_SCORES} n WHERE n.customer_id = {rfm}.customer_id)",
+        [tenant_id],
+    )
+    assignments = ", ".join(f"{c} = n.{c}" for c in [*RFM_COMPARED, "computed_at"])
+    updated = execute(
+        f"UPDATE {rfm} SET {assignments} FROM {NEW_SCORES} n "
+        f"WHERE {rfm}.customer_id = n.customer_id AND {rfm}.tenant_id = %s "
+        f"AND {_distinct(rfm, 'n', RFM_COMPARED)}",
+        [tenant_id],
+    )
+    inserted = execute(
+        f"INSERT INTO {rfm} ({cols}) SELECT {cols} FROM {NEW_SCORES} n "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {rfm} r WHERE r.customer_id = n.customer_id)",
+        [],
+    )
+    execute(f"DROP TABLE {NEW_SCORES}", [])
+    return {"customers": customers, "changed": deleted + updated + inserted}
 
 
 def snapshot_sql(*, tenant_id: int, month: date) -> int:
-    """Copy the tenant's current segments into the snapshot of `month` (replacing an earlier one)."""
+    """Make the snapshot of `month` equal the tenant's current segments; returns the rows changed.
+
+    Only differences are written (a segment that moved, a new customer, a vanished one), so the
+    nightly refreshes after the first one of a month touch a few rows instead of every customer.
+    """
     snap, rfm = SegmentSnapshot._meta.db_table, CustomerRFM._meta.db_table
-    execute(f"DELETE FROM {snap} WHERE tenant_id = %s AND month = %s", [tenant_id, month])
-    return execute(
-        f"INSERT INTO {snap} (tenant_id, month, customer_id, segment) "
-        f"SELECT tenant_id, %s, customer_id, segment FROM {rfm} WHERE tenant_id = %s",
-        [month, tenant_id],
+    d = date_param()
+    deleted = execute(
+        f"DELETE FROM {snap} WHERE tenant_id = %s AND month = {d} AND NOT EXISTS (SELECT 1 FROM {rfm} r "
+        f"WHERE r.tenant_id = {snap}.tenant_id AND r.customer_id = {snap}.customer_id)",
+        [tenant_id, month],
     )
+    updated = execute(
+        f"UPDATE {snap} SET segment = r.segment FROM {rfm} r "
+        f"WHERE {snap}.tenant_id = %s AND {snap}.month = {d} AND r.tenant_id = {snap}.tenant_id "
+        f"AND r.customer_id = {snap}.customer_id AND r.segment <> {snap}.segment",
+        [tenant_id, month],
+    )
+    inserted = execute(
+        f"INSERT INTO {snap} (tenant_id, month, customer_id, segment) "
+        f"SELECT r.tenant_id, {d}, r.customer_id, r.segment FROM {rfm} r WHERE r.tenant_id = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {snap} s WHERE s.tenant_id = r.tenant_id AND s.month = {d} "
+        f"AND s.customer_id = r.customer_id)",
+        [month, tenant_id, month],
+    )
+    return deleted + updated + inserted

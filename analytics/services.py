@@ -21,7 +21,7 @@ from analytics.models import (
     MonthlyKPI,
 )
 from analytics.rfm import rfm_refresh_sql, snapshot_sql
-from analytics.sql import date_param, days_between, fetchall, transactions_cte
+from analytics.sql import date_param, days_between, fetchall, transactions_cte, tune_refresh_transaction
 from crm.bulk import bulk_insert
 from crm.models import Tenant
 
@@ -53,14 +53,15 @@ def analytics_settings_update(*, tenant: Tenant, **fields) -> AnalyticsSettings:
 
 @transaction.atomic
 def rfm_refresh(*, tenant: Tenant, as_of: date | None = None) -> int:
-    """Recompute every customer's RFM scores and segment, and this month's snapshot. Returns rows written.
+    """Recompute every customer's RFM scores and segment, and this month's snapshot.
 
-    One DELETE and one INSERT … SELECT for the scores, one for the snapshot, in one transaction, so
-    readers see either the old or the new scores, never a mix.
+    Returns the number of customers scored. One transaction, so readers see either the old or the
+    new scores, never a mix; only rows that changed are written (see `rfm_refresh_sql`).
     """
     as_of = as_of or timezone.localdate()
     conf = analytics_settings_get(tenant=tenant)
-    written = rfm_refresh_sql(
+    tune_refresh_transaction()
+    result = rfm_refresh_sql(
         tenant_id=tenant.pk,
         as_of=as_of,
         window_months=conf.window_months,
@@ -68,7 +69,7 @@ def rfm_refresh(*, tenant: Tenant, as_of: date | None = None) -> int:
         segment_map=conf.segment_map or DEFAULT_SEGMENT_MAP,
     )
     snapshot_sql(tenant_id=tenant.pk, month=as_of.replace(day=1))
-    return written
+    return result["customers"]
 
 
 @transaction.atomic

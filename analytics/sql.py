@@ -74,6 +74,25 @@ def transactions_cte(*, source: str, tenant_id: int, until, staff_id: int | None
     return "tx AS (" + " UNION ALL ".join(parts) + ")", params
 
 
+# Memory for the refresh's sorts and hash aggregations (1M transactions need ~100 MB to stay off
+# disk); set for the refresh transaction only, never for the whole server.
+REFRESH_WORK_MEM = "128MB"
+
+
+def tune_refresh_transaction() -> None:
+    """PostgreSQL settings for the current (refresh) transaction only (`SET LOCAL`).
+
+    * work_mem: the scoring query's aggregations and window sorts run in memory;
+    * synchronous_commit off: the rows are derived data, recomputable at any time, so the commit
+      need not wait for the WAL flush (a crash can lose at most the last refresh, never corrupt).
+    """
+    if not is_postgres():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [REFRESH_WORK_MEM])
+        cursor.execute("SET LOCAL synchronous_commit = off")
+
+
 def fetchall(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
