@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -137,7 +138,9 @@ def today(request):
     birthdays = (
         Customer.objects.for_tenant(tenant)
         .filter(birthday__in=_birthday_dates(today_))  # an IN list the (tenant, birthday) index answers
-        .order_by("family_name_kana", "pk")
+        # Sorted through an expression so PostgreSQL fetches the day's few rows by birthday and sorts
+        # them, instead of walking the whole furigana index until 20 happen to match (30 ms at 100k).
+        .order_by(Coalesce("family_name_kana", "family_name_kana"), "pk")
     )
     my_calls = (
         CallTask.objects.for_tenant(tenant)
