@@ -245,6 +245,17 @@ class Vehicle(TenantOwned, TimeStamped):
         constraints = [_external_ref_unique("vehicle")]
         indexes = [
             models.Index(fields=["tenant", "inspection_expiry"], name="vehicle_tenant_expiry"),
+            # Owned cars only: Today's 車検 card, the vehicle list and the customer list sorted by 車検.
+            models.Index(
+                fields=["tenant", "inspection_expiry", "customer"],
+                condition=Q(status="owned"),
+                name="vehicle_owned_expiry",
+            ),
+            models.Index(
+                fields=["tenant", "customer", "inspection_expiry", "id"],
+                condition=Q(status="owned"),
+                name="vehicle_owned_customer",
+            ),
             models.Index(fields=["tenant", "customer"], name="vehicle_tenant_customer"),
             models.Index(fields=["tenant", "plate_number"], name="vehicle_tenant_plate"),
             models.Index(fields=["tenant", "updated_at", "id"], name="vehicle_tenant_updated"),
