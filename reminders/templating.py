@@ -115,7 +115,13 @@ def _check_ast(source: str) -> None:
             raise TemplateRejected(
                 _("Loops may be nested at most %(n)s deep.") % {"n": MAX_LOOP_DEPTH}, loop.lineno
             )
-    unknown = find_undeclared_variables(ast) - set(ALLOWED_FIELDS) - {"range"}
+    try:
+        undeclared = find_undeclared_variables(ast)  # runs Jinja's code generator: it has its own checks
+    except TemplateError as exc:
+        raise TemplateRejected(
+            getattr(exc, "message", None) or str(exc), getattr(exc, "lineno", None)
+        ) from exc
+    unknown = undeclared - set(ALLOWED_FIELDS) - {"range"}
     if unknown:
         name = sorted(unknown)[0]
         line = next((n.lineno for n in ast.find_all(nodes.Name) if n.name == name), None)
@@ -141,8 +147,9 @@ def _compiled(source: str):
     _check_ast(source)
     try:
         return ENV.from_string(source)
-    except TemplateSyntaxError as exc:
-        raise TemplateRejected(exc.message or _("Syntax error."), exc.lineno) from exc
+    except TemplateError as exc:
+        message = getattr(exc, "message", None) or _("Syntax error.")
+        raise TemplateRejected(message, getattr(exc, "lineno", None)) from exc
 
 
 def render(source: str, context: dict[str, str]) -> str:
@@ -161,6 +168,12 @@ def render(source: str, context: dict[str, str]) -> str:
         raise TemplateRejected(str(exc), _error_line(exc)) from exc
     except TemplateError as exc:
         raise TemplateRejected(str(exc), _error_line(exc)) from exc
+    # Expressions on plain strings and numbers can still fail in Python itself (1/0, "a" * "b", a float
+    # literal Jinja cannot compile back, deep recursion): a refused template, never a crash.
+    except (TypeError, ValueError, NameError, ArithmeticError, RecursionError) as exc:
+        raise TemplateRejected(
+            _("The template cannot be rendered (%(reason)s).") % {"reason": exc}, _error_line(exc)
+        ) from exc
     return "".join(out)
 
 
