@@ -7,7 +7,7 @@ so the admin cannot become a cross-tenant window for a shop's users.
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from crm.models import Membership, Tenant, User
+from crm.models import AuditEvent, Membership, Tenant, User
 
 
 class PlatformAdmin(admin.ModelAdmin):
@@ -47,3 +47,17 @@ class UserAdmin(PlatformAdmin, BaseUserAdmin):
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(PlatformAdmin):
+    """Read-only: the trail is append-only for the operator too."""
+
+    list_display = ["created_at", "tenant", "action", "actor_label", "ip", "target_type", "target_id"]
+    list_filter = ["action"]
+    list_select_related = ["tenant"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    has_change_permission = has_delete_permission = has_add_permission

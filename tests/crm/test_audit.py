@@ -326,3 +326,16 @@ def test_a_csv_import_is_audited_with_who_started_it(tenant, owner, settings, tm
         owner.pk,
     )
     assert event.changes == {"kind": "customers", "rows_estimated": 1, "skip_invalid": False}
+
+
+def test_platform_admin_lists_the_trail_read_only(tenant, client):
+    from tests.factories import UserFactory as Users
+
+    _event(tenant, AuditAction.CUSTOMER_CREATED)
+    operator = Users(email="root@kizuna.test", is_staff=True, is_superuser=True)
+    client.force_login(operator)
+
+    assert client.get("/admin/crm/auditevent/").status_code == 200
+    event = AuditEvent.objects.for_tenant(tenant).get()
+    assert client.post(f"/admin/crm/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.for_tenant(tenant).count() == 1
