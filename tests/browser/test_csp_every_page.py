@@ -21,6 +21,7 @@ from tests.factories import MembershipFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CSP_HEADER = "Content-Security-Policy"
+SLOW = 90_000  # ms: the API documentation loads megabytes of JavaScript, slow on a busy 2-core machine
 
 
 @pytest.fixture
@@ -113,3 +114,26 @@ def test_the_violation_check_catches_inline_code(page):
     reported = " ".join(page.csp_violations)
     assert "script-src" in reported and "style-src" in reported
     page.csp_violations.clear()  # caused on purpose: the fixture's final check must not fail this test
+
+
+def test_api_docs_and_admin_login_render_under_their_policy(page):
+    """Swagger UI (served from drf-spectacular-sidecar) and the admin login work without CSP errors."""
+    response = page.goto(page.base + "/api/docs/", wait_until="domcontentloaded", timeout=SLOW)
+    assert response.status == 200
+    page.wait_for_selector(".swagger-ui .info", timeout=SLOW)
+    shot(page, "csp_api_docs")
+    response = page.goto(page.base + "/api/docs/redoc/", wait_until="domcontentloaded", timeout=SLOW)
+    assert response.status == 200
+    assert (
+        "'unsafe-inline'"
+        not in response.headers["content-security-policy"].split("script-src")[1].split(";")[0]
+    )
+    page.wait_for_selector("h1", timeout=SLOW)  # Redoc rendered the API title
+    # Redoc's "powered by" logo points at its maker's CDN: the policy blocks it, as it should.
+    expected = [v for v in page.csp_violations if "cdn.redoc.ly" in v]
+    page.csp_violations[:] = [v for v in page.csp_violations if v not in expected]
+    response = page.goto(page.base + "/admin/login/", timeout=SLOW)
+    assert response.status == 200
+    page.wait_for_selector("#login-form")
+    shot(page, "csp_admin_login")
+    assert page.js_errors == []
