@@ -11,6 +11,17 @@ from django.utils.translation import gettext_lazy as _
 from crm.tenancy import TenantOwned
 
 
+def _tenant_without_index():
+    """The tenant key of a derived per-customer table, without its single-column index.
+
+    Every lookup on these tables goes through an index that starts with tenant already, and each
+    extra index is one more entry to write for every one of 100,000 rows on each refresh.
+    """
+    return models.ForeignKey(
+        "crm.Tenant", on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
+
+
 class Segment(models.TextChoices):
     """Named RFM segments, in display order (best first). `NO_PURCHASE` is not part of the score map."""
 
@@ -117,8 +128,14 @@ class AnalyticsSettings(TenantOwned):
 
 
 class CustomerRFM(TenantOwned):
-    """The latest RFM scores and historical value of one customer, rebuilt on every refresh."""
+    """The latest RFM scores and historical value of one customer, brought up to date on every refresh.
 
+    Indexes are few on purpose (the refresh rewrites every row each night): customer (unique) and
+    (tenant, segment). The table is kept with free space in each page (fillfactor, migration 0003),
+    so a nightly update whose segment did not change is a HOT update that writes no index entry.
+    """
+
+    tenant = _tenant_without_index()
     customer = models.OneToOneField(
         "customers.Customer", on_delete=models.CASCADE, related_name="rfm", verbose_name=_("customer")
     )
@@ -144,13 +161,17 @@ class CustomerRFM(TenantOwned):
         verbose_name_plural = _("customer RFM")
         indexes = [
             models.Index(fields=["tenant", "segment"], name="customerrfm_tenant_segment"),
-            models.Index(fields=["tenant", "r_score", "f_score"], name="customerrfm_tenant_rf"),
         ]
 
 
 class SegmentSnapshot(TenantOwned):
-    """A customer's segment at the last refresh of a month: the basis of migration and history."""
+    """A customer's segment at the last refresh of a month: the basis of migration and history.
 
+    Indexed by (tenant, month, customer) for the migration matrix and by customer for one customer's
+    history (and Django's cascade when a customer is deleted); nothing else, see CustomerRFM.
+    """
+
+    tenant = _tenant_without_index()
     month = models.DateField(_("month"))  # always the 1st
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     segment = models.CharField(_("segment"), max_length=20, choices=Segment.choices)
@@ -160,9 +181,6 @@ class SegmentSnapshot(TenantOwned):
         verbose_name_plural = _("segment snapshots")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "month", "customer"], name="segmentsnapshot_unique")
-        ]
-        indexes = [
-            models.Index(fields=["tenant", "customer", "month"], name="segsnap_tenant_customer"),
         ]
 
 
@@ -229,6 +247,8 @@ class CustomerLTV(TenantOwned):
 
     `insufficient_history` customers (fewer than 2 transaction days) get no numbers.
     """
+
+    tenant = _tenant_without_index()
 
     customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="ltv")
     fit = models.ForeignKey(BTYDFit, on_delete=models.CASCADE, related_name="+")
