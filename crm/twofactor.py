@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -203,3 +204,11 @@ def two_factor(request):
     elif backup_codes is None:
         context["backup_left"] = StaticToken.objects.filter(device__user=user).count()
     return render(request, "crm/two_factor.html", context)
+
+
+def admin_login(request):
+    """The admin site logs in through the same page, so its staff get the lockout and the code step too."""
+    nxt = request.GET.get("next") or "/admin/"
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = "/admin/"
+    return redirect_to_login(nxt, login_url=settings.LOGIN_URL)

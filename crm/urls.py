@@ -14,6 +14,7 @@ API_REDOC = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
 )
 
 urlpatterns = [
+    path("admin/login/", twofactor.admin_login),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),

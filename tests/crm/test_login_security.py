@@ -236,3 +236,11 @@ def test_a_wrong_code_slows_down_the_next_try(owner, owner_client, settings):
     refused = client.post(reverse("login_otp"), {"token": _code(device, steps_ahead=1)})
     assert refused.status_code == 200
     assert not _is_logged_in(client)
+
+
+def test_admin_login_goes_through_the_same_login_page():
+    response = Client().get("/admin/login/?next=/admin/crm/tenant/")
+    assert response.status_code == 302
+    assert response.url == "/accounts/login/?next=/admin/crm/tenant/"
+    outside = Client().get("/admin/login/?next=https://evil.example/")
+    assert outside.url == "/accounts/login/?next=/admin/"
