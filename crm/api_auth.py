@@ -58,7 +58,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = api_key_authenticate(raw=raw)
         if key is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        # The tenant of a key request is the key's, whatever the session says.
+        # The tenant of a key request is the key's, whatever the session says (api_key_authenticate
+        # has made it the database tenant of the request's transaction too).
         request._request.tenant = key.tenant
         request._request.membership = None
         return ApiKeyUser(key), key
