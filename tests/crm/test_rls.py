@@ -428,3 +428,22 @@ def test_public_unsubscribe_link_sets_its_tenant_from_the_signed_token(as_app, t
     assert Customer.objects.for_tenant(b).get(pk=target).consent == Consent.OPTED_OUT
     others = Customer.objects.unscoped().exclude(pk=target).values_list("consent", flat=True)
     assert Consent.OPTED_OUT not in set(others)
+
+
+def test_login_and_password_reset_work_as_the_app_role(as_app, two_shops, mailoutbox):
+    """Both run before any tenant is known: they touch only global tables (users, sessions, lockouts)."""
+    from django.test import Client
+
+    a, _, rows = two_shops
+    user = UserFactory(email="staff@rls-a.test")
+    MembershipFactory(tenant=a, user=user, role=Role.STAFF)
+    with as_app(conn_max_age=600):
+        client = Client()
+        response = client.post("/accounts/login/", {"username": user.email, "password": "kizuna-test-pass-1"})
+        assert response.status_code == 302
+        page = client.get("/customers/")
+        assert page.status_code == 200
+        assert all(f"Aonly{i}" in page.content.decode() for i in range(len(rows[a.pk])))
+        response = Client().post("/accounts/password_reset/", {"email": user.email})
+        assert response.status_code == 302
+    assert [m.to for m in mailoutbox] == [[user.email]]
