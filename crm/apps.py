@@ -7,5 +7,5 @@ class CrmConfig(AppConfig):
     verbose_name = _("Kizuna platform")
 
     def ready(self):
-        from crm import audit  # noqa: F401  (connects the tenant-deletion receiver of the audit trail)
-        from crm import checks  # noqa: F401  (registers the row-level-security checks)
+        # audit: the tenant-deletion receiver of the audit trail; checks: the row-level-security checks.
+        from crm import audit, checks  # noqa: F401
