@@ -186,7 +186,9 @@ class Timing:
     @classmethod
     def production_retries(cls, **overrides) -> Timing:
         """Production backoff (60 s doubling to 1 800 s, 8 attempts) and broker redelivery (1 h)."""
-        values = dict(retry_base=60, retry_cap=1800, visibility_timeout=3600, sending_lease=900)
+        values = dict(
+            retry_base=60, retry_cap=1800, visibility_timeout=3600, sending_lease=900, queued_lease=3900
+        )
         return cls(**{**values, **overrides})
 
 

@@ -86,8 +86,9 @@ def test_smtp_down_then_back_loses_nothing_and_retries_stay_under_the_cap(tmp_pa
     assert result["duplicates"] == 0
     assert result["received_during_outage"] == 0
     assert result["rows_retried"] > 0
-    # Measured from outside: 1 s polling, plus the broker round trip and the batch itself (~1-2 s).
-    assert result["longest_retry_delay_s"] <= 2 + 4, result["retry_delays_s"]
+    # Measured from outside: the 2 s cap plus 1 s polling, the broker round trip and the batch itself,
+    # which took up to ~4 s more on the shared machine at load 12 (docs/reliability.md).
+    assert result["longest_retry_delay_s"] <= 2 + 8, result["retry_delays_s"]
     assert result["max_attempts_used"] < 8  # nothing gave up
 
 
