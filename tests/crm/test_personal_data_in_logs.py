@@ -182,3 +182,22 @@ def test_gunicorn_access_log_leaves_out_query_strings_and_referrers():
     assert "%(U)s" in fmt  # the path alone
     for with_query in ("%(r)s", "%(q)s", "%(f)s", "%({"):
         assert with_query not in fmt
+
+
+def test_celery_worker_handlers_get_the_filter():
+    """A worker replaces the root handlers with its own; the signal handler filters those too."""
+    from celery import signals
+
+    logger = logging.getLogger("kizuna.test.worker")
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        signals.after_setup_logger.send(sender=None, logger=logger, loglevel=logging.INFO, logfile=None)
+        signals.after_setup_task_logger.send(sender=None, logger=logger, loglevel=logging.INFO, logfile=None)
+        logger.warning("retry for %s at %s", EMAIL, PHONE)
+    finally:
+        logger.removeHandler(handler)
+    assert sum(isinstance(f, RedactPersonalData) for f in handler.filters) == 1
+    assert buffer.getvalue().strip() == f"retry for {EMAIL_MASK} at {PHONE_MASK}"
