@@ -61,6 +61,13 @@ class Drill:
         self.load_before = h.loadavg()
 
     def __enter__(self) -> Drill:
+        try:
+            return self._set_up()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _set_up(self) -> Drill:
         h.remove_earlier_drills()
         self.redis.start()
         self.sink.start()
