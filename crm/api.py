@@ -425,7 +425,10 @@ class ExternalRefUpsertMixin:
     )
     @action(detail=False, methods=["get", "put"], url_path=r"by-ref/(?P<external_ref>[^/]{1,64})")
     def by_ref(self, request, external_ref: str, *args, **kwargs):
-        instance = self.get_queryset().filter(external_ref=external_ref).first()
+        # No stored ref holds a NUL (the serializer refuses it), and PostgreSQL cannot even compare
+        # one (the driver raises): such a ref names no row; a PUT then fails validation with a 400.
+        has_nul = "\x00" in external_ref
+        instance = None if has_nul else self.get_queryset().filter(external_ref=external_ref).first()
         if request.method == "GET":
             if instance is None:
                 raise exceptions.NotFound()
