@@ -447,3 +447,21 @@ def test_login_and_password_reset_work_as_the_app_role(as_app, two_shops, mailou
         response = Client().post("/accounts/password_reset/", {"email": user.email})
         assert response.status_code == 302
     assert [m.to for m in mailoutbox] == [[user.email]]
+
+
+def test_migrate_takes_only_credentials_and_server_from_the_owner_url(transactional_db, settings):
+    from crm.dbroles import as_owner
+
+    conn = connections["default"]
+    before = dict(conn.settings_dict)
+    settings.DATABASE_OWNER_URL = "postgres://schema_owner:s3cret@db-direct:6543/some_other_name"
+    with as_owner() as owner:
+        assert owner == "schema_owner"
+        assert (conn.settings_dict["USER"], conn.settings_dict["PASSWORD"]) == ("schema_owner", "s3cret")
+        assert (conn.settings_dict["HOST"], conn.settings_dict["PORT"]) == ("db-direct", 6543)
+        assert conn.settings_dict["NAME"] == before["NAME"]  # the application's (or test) database
+    assert dict(conn.settings_dict) == before
+    settings.DATABASE_OWNER_URL = ""
+    with as_owner() as owner:
+        assert owner is None
+        assert dict(conn.settings_dict) == before
