@@ -117,8 +117,14 @@ def _distinct(left: str, right: str, columns: list[str]) -> str:
 
 
 def _create_temp(name: str, select_sql: str, params: list) -> None:
+    """A temporary table holding the result of `select_sql`, with planner statistics.
+
+    The session owns its temporary tables, so ANALYZE works even for the application role.
+    """
     execute(f"DROP TABLE IF EXISTS {name}", [])
     execute(f"CREATE TEMPORARY TABLE {name} AS {select_sql}", params)
+    if is_postgres():
+        execute(f"ANALYZE {name}", [])
 
 
 def rfm_refresh_sql(

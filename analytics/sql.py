@@ -84,13 +84,18 @@ def tune_refresh_transaction() -> None:
 
     * work_mem: the scoring query's aggregations and window sorts run in memory;
     * synchronous_commit off: the rows are derived data, recomputable at any time, so the commit
-      need not wait for the WAL flush (a crash can lose at most the last refresh, never corrupt).
+      need not wait for the WAL flush (a crash can lose at most the last refresh, never corrupt);
+    * no nested-loop joins: every join here pairs all of a tenant's customers with all of them, and
+      the statistics of the derived tables are often stale (the application role may not ANALYZE
+      tables it does not own), so a row estimate of 1 would turn a join of 100,000 rows into
+      100,000 scans; a hash join is right whatever the estimate.
     """
     if not is_postgres():
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [REFRESH_WORK_MEM])
         cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL enable_nestloop = off")
 
 
 def fetchall(sql: str, params: list) -> list[tuple]:

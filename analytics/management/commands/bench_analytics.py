@@ -4,14 +4,19 @@
 Generates a dedicated tenant `bench-analytics` with transactions ÷ 10 customers and the given number
 of purchases (2% refunds) over five years, with INSERT … SELECT generate_series (deterministic via
 setseed), then times:
-* the full RFM + segment refresh including the writes (`rfm_refresh`),
+* the full RFM + segment refresh including the writes (`rfm_refresh`), in the cases that write
+  different amounts: into empty tables (every row inserted), the nightly one (as-of one day later:
+  every customer's recency changes, so every row is rewritten), the first of a new month (a new
+  snapshot of every customer as well) and a second run the same day (nothing changed),
 * the RFM scoring query alone on PostgreSQL and the same SQL text on DuckDB over the same rows
   (both aggregate the scores to a 5×5×5 cube, so neither pays for shipping rows to Python, and the
   two cubes are compared for equality),
 * the KPI refresh and serving the 36-month KPI tree from the precomputed table,
 * the BG/NBD + Gamma-Gamma fit with per-customer predictions (`btyd_fit_tenant`),
-* with --scaling, the refresh at 10k, 100k and 1M transactions.
-The tenant's rows are deleted at the end unless --keep.
+* with --scaling, the nightly refresh at 10k, 100k and 1M transactions (the smaller sizes in their
+  own tenants `bench-analytics-10000` …, kept between runs).
+The load average is printed next to every figure (the machine is shared). The tenant's rows are
+deleted at the end unless --keep.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from analytics.models import AnalyticsSettings, BTYDFit, CustomerLTV, CustomerRF
 from analytics.rfm import rfm_scores_cte
 from analytics.selectors import kpi_tree
 from analytics.services import analytics_settings_get, btyd_fit_tenant, kpi_refresh, rfm_refresh
+from analytics.sql import tune_refresh_transaction
 from crm.models import Tenant
 from customers.models import Customer, Purchase, PurchaseCategory, ServiceRecord
 
@@ -43,6 +49,14 @@ def _timed(fn, repeat: int = 3) -> tuple[float, object]:
         result = fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
+
+
+def _load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def _refresh(tenant, as_of) -> int:
+    return rfm_refresh(tenant=tenant, as_of=as_of)
 
 
 def _sql(sql: str, params=None):
@@ -77,21 +91,38 @@ class Command(BaseCommand):
                 self._generate(tenant, transactions)
             self._main(tenant, transactions, repeat)
             if scaling:
-                for n in (10_000, 100_000, 1_000_000):
-                    self._generate(tenant, n)
-                    seconds, _rows = _timed(lambda: rfm_refresh(tenant=tenant, as_of=AS_OF), repeat)
-                    self.stdout.write(
-                        f"scaling: {n:>9,} transactions / {n // 10:>7,} customers: refresh {seconds:.3f} s"
-                    )
+                self._scaling(tenant, transactions, repeat)
         finally:
             if not keep:
                 self._clear(tenant)
 
+    def _scaling(self, main_tenant: Tenant, main_size: int, repeat: int) -> None:
+        """Nightly refresh time against size; each size in its own tenant (generated once, kept)."""
+        for n in (10_000, 100_000, 1_000_000):
+            tenant = main_tenant if n == main_size else self._tenant(f"{SLUG}-{n}")
+            customers = Customer.objects.for_tenant(tenant).count()
+            if tenant != main_tenant and customers != n // 10:
+                self._generate(tenant, n)
+            _refresh(tenant, date.fromordinal(AS_OF.toordinal() - repeat - 1))
+            seconds = self._nightly(tenant, repeat)
+            self.stdout.write(
+                f"scaling: {n:>9,} transactions / {n // 10:>7,} customers: nightly refresh {seconds:.3f} s"
+                f" ({seconds / n * 1e6:.2f} µs per transaction; {_load()})"
+            )
+
+    def _nightly(self, tenant: Tenant, repeat: int) -> float:
+        """Median of `repeat` refreshes, each one day later than the one before and ending at AS_OF."""
+        days = iter(range(repeat - 1, -1, -1))
+        seconds, _ = _timed(
+            lambda: _refresh(tenant, date.fromordinal(AS_OF.toordinal() - next(days))), repeat
+        )
+        return seconds
+
     # --- data ------------------------------------------------------------------------------------
-    def _tenant(self) -> Tenant:
-        tenant = Tenant.objects.filter(slug=SLUG).first()
+    def _tenant(self, slug: str = SLUG) -> Tenant:
+        tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
-            tenant = Tenant.objects.create(slug=SLUG, name="Analytics benchmark")
+            tenant = Tenant.objects.create(slug=slug, name="Analytics benchmark")
         if not PurchaseCategory.objects.for_tenant(tenant).exists():
             from customers.services import purchase_categories_create_defaults
 
@@ -161,10 +192,35 @@ class Command(BaseCommand):
     # --- measurements ------------------------------------------------------------------------------
     def _main(self, tenant: Tenant, n_tx: int, repeat: int) -> None:
         conf = AnalyticsSettings.objects.for_tenant(tenant).get()
-        seconds, rows = _timed(lambda: rfm_refresh(tenant=tenant, as_of=AS_OF), repeat)
+        customers = Customer.objects.for_tenant(tenant).count()
+        self.stdout.write(f"{customers:,} customers / {n_tx:,} purchases; {_load()}")
+        with transaction.atomic():
+            for model in (CustomerRFM, SegmentSnapshot):
+                _sql(f"DELETE FROM {model._meta.db_table} WHERE tenant_id = %s", [tenant.pk])
+        _sql(f"VACUUM ANALYZE {CustomerRFM._meta.db_table}")
+        _sql(f"VACUUM ANALYZE {SegmentSnapshot._meta.db_table}")
+        first_day = date.fromordinal(AS_OF.toordinal() - repeat)
+        seconds, _ = _timed(lambda: _refresh(tenant, first_day), 1)
+        self.stdout.write(f"refresh into empty tables (every row inserted): {seconds:.3f} s ({_load()})")
+        seconds = self._nightly(tenant, repeat)
         self.stdout.write(
-            f"full RFM + segment refresh incl. writes ({rows:,} customers): {seconds:.3f} s (target < 3 s)"
+            f"full RFM + segment refresh incl. writes, nightly (as-of one day later, every row rewritten): "
+            f"{seconds:.3f} s, median of {repeat} (target < 3 s; {_load()})"
         )
+        seconds, _ = _timed(lambda: _refresh(tenant, AS_OF), repeat)
+        self.stdout.write(f"refresh again the same day (nothing changed): {seconds:.3f} s ({_load()})")
+        next_month = date(AS_OF.year + AS_OF.month // 12, AS_OF.month % 12 + 1, 1)
+        seconds, _ = _timed(lambda: _refresh(tenant, next_month), 1)
+        self.stdout.write(
+            f"first refresh of a month (rows rewritten + a new snapshot of every customer): "
+            f"{seconds:.3f} s ({_load()})"
+        )
+        with transaction.atomic():  # back to the month of AS_OF for the measurements below
+            _sql(
+                f"DELETE FROM {SegmentSnapshot._meta.db_table} WHERE tenant_id = %s AND month = %s",
+                [tenant.pk, next_month],
+            )
+        _refresh(tenant, AS_OF)
 
         cte, params = rfm_scores_cte(
             tenant_id=tenant.pk, as_of=AS_OF, window_months=conf.window_months, source=conf.source
@@ -172,26 +228,33 @@ class Command(BaseCommand):
         cube_sql = (
             cte + " SELECT r_score, f_score, m_score, COUNT(*) FROM scores WHERE scored = 1 GROUP BY 1, 2, 3"
         )
-        pg_seconds, pg_cube = _timed(lambda: _sql(cube_sql, params), repeat)
+
+        def pg_scores():
+            with transaction.atomic():  # with the settings the refresh transaction uses
+                tune_refresh_transaction()
+                return _sql(cube_sql, params)
+
+        pg_seconds, pg_cube = _timed(pg_scores, repeat)
         duck_seconds, duck_cube = self._duckdb(tenant, cube_sql, params, repeat)
         same = sorted(map(tuple, pg_cube)) == sorted(map(tuple, duck_cube))
         self.stdout.write(
             f"RFM scoring query: PostgreSQL {pg_seconds:.3f} s, DuckDB {duck_seconds:.3f} s, "
-            f"ratio {pg_seconds / duck_seconds:.1f}x (target ≤ 2x); identical scores: {same}"
+            f"ratio {pg_seconds / duck_seconds:.1f}x (target ≤ 2x); identical scores: {same} ({_load()})"
         )
 
-        seconds, months = _timed(lambda: kpi_refresh(tenant=tenant, as_of=AS_OF), repeat)
-        self.stdout.write(f"KPI refresh (all {months} months): {seconds:.3f} s")
+        seconds, months = _timed(lambda: kpi_refresh(tenant=tenant, as_of=AS_OF), 1)
+        self.stdout.write(f"KPI refresh (all {months} months): {seconds:.3f} s ({_load()})")
         seconds, _tree = _timed(lambda: kpi_tree(tenant=tenant, months=36, as_of=AS_OF), repeat)
         self.stdout.write(
-            f"KPI tree, 36 months from the precomputed table: {seconds * 1000:.1f} ms (target < 200 ms)"
+            f"KPI tree, 36 months from the precomputed table: {seconds * 1000:.1f} ms (target < 200 ms; "
+            f"{_load()})"
         )
 
         seconds, fit = _timed(lambda: btyd_fit_tenant(tenant=tenant, as_of=AS_OF), 1)
         self.stdout.write(
             f"BTYD fit + predictions: {seconds:.2f} s (target < 10 s); status {fit.status}, "
             f"r={fit.r:.3g} alpha={fit.alpha:.3g} a={fit.a:.3g} b={fit.b:.3g}; holdout predicted "
-            f"{fit.holdout_predicted or 0:.0f} vs actual {fit.holdout_actual}"
+            f"{fit.holdout_predicted or 0:.0f} vs actual {fit.holdout_actual} ({_load()})"
         )
 
     def _duckdb(self, tenant: Tenant, cube_sql: str, params: list, repeat: int):
