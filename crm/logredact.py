@@ -16,7 +16,8 @@ import traceback
 
 from django.db.models import Model
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# Also URL-encoded ("%40"): request lines and paths carry search terms such as ?q=yamada%40example.jp.
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+", re.IGNORECASE)
 # Japanese numbers (03-1234-5678, 090-1234-5678, 0120-123-456, +81 90 1234 5678, 09012345678) and
 # other international forms: a leading 0 or +country code, then 9-13 digits split by spaces, dots,
 # hyphens or full-width hyphens. Dates (2026-11-23), amounts and ids have no leading 0 or "+", or too

@@ -151,6 +151,8 @@ def test_a_server_error_logs_the_traceback_without_personal_data(
         ("to yamada@example.co.jp failed", "to [email] failed"),
         ("tel 03-1234-5678 / 090 1234 5678 / +81-90-1234-5678", "tel [phone] / [phone] / [phone]"),
         ("09012345678", "[phone]"),
+        ('"GET /customers/?q=yamada%40example.jp HTTP/1.1" 200', '"GET /customers/?q=[email] HTTP/1.1" 200'),
+        ("GET /customers/?q=090-1234-5678", "GET /customers/?q=[phone]"),
         (
             "reminder 12345 tenant 3 on 2026-06-01 took 0.25 s",
             "reminder 12345 tenant 3 on 2026-06-01 took 0.25 s",
