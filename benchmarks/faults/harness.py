@@ -294,14 +294,17 @@ def beat(env: dict[str, str], workdir: Path, name: str) -> CeleryProcess:
 
 
 def send_task(broker_url: str, name: str) -> None:
-    """Enqueue a task by name, as beat would (a Celery app of its own: the drill's broker, not settings')."""
-    from celery import Celery
+    """Enqueue a task by name on the drill's broker, as beat would.
 
-    app = Celery("fault-drill", broker=broker_url)
-    try:
-        app.send_task(name)
-    finally:
-        app.close()
+    An explicit connection: Celery lets CELERY_BROKER_URL in the environment override `broker=`.
+    """
+    from celery import Celery
+    from kombu import Connection
+
+    app = Celery("fault-drill")
+    with Connection(broker_url) as conn:
+        app.send_task(name, connection=conn)
+    app.close()
 
 
 # --- data -----------------------------------------------------------------------------------------
