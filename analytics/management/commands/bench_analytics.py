@@ -250,12 +250,15 @@ class Command(BaseCommand):
             f"{_load()})"
         )
 
-        seconds, fit = _timed(lambda: btyd_fit_tenant(tenant=tenant, as_of=AS_OF), 1)
+        phases: dict = {}
+        seconds, fit = _timed(lambda: btyd_fit_tenant(tenant=tenant, as_of=AS_OF, timings=phases), 1)
         self.stdout.write(
             f"BTYD fit + predictions: {seconds:.2f} s (target < 10 s); status {fit.status}, "
             f"r={fit.r:.3g} alpha={fit.alpha:.3g} a={fit.a:.3g} b={fit.b:.3g}; holdout predicted "
             f"{fit.holdout_predicted or 0:.0f} vs actual {fit.holdout_actual} ({_load()})"
         )
+        phases["commit (deferred foreign-key checks)"] = seconds - sum(phases.values())
+        self.stdout.write("  BTYD phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
 
     def _duckdb(self, tenant: Tenant, cube_sql: str, params: list, repeat: int):
         import duckdb
