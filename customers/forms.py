@@ -12,6 +12,7 @@ from customers.models import (
     Consent,
     Customer,
     Household,
+    PreferredLanguage,
     ServiceKind,
     ServiceRecord,
     Tag,
@@ -75,10 +76,15 @@ class CustomerForm(forms.ModelForm):
             required=False,
             empty_label=_("None"),
         )
+        # A post without the field (older clients, scripts) keeps the customer's language or Japanese.
+        self.fields["language"].required = False
         if self.instance.pk:
             self.initial.setdefault(
                 "tags", ", ".join(self.instance.tags.order_by("name").values_list("name", flat=True))
             )
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or self.instance.language or PreferredLanguage.JA
 
     def clean_tags(self) -> list[str]:
         raw = self.cleaned_data.get("tags") or ""

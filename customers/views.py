@@ -196,7 +196,8 @@ def customer_list(request):
         {
             "page": page,
             "filter_form": form,
-            "bulk_form": forms.BulkActionForm(tenant=request.tenant),
+            # Its own id prefix: the filter form above has a `staff` field too (one id, two selects).
+            "bulk_form": forms.BulkActionForm(tenant=request.tenant, auto_id="bulk_%s"),
             "querystring": params.urlencode(),
             "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
             "show_inspection": show_inspection,
