@@ -7,8 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics import tasks
-from analytics.models import BTYDFit, CustomerRFM, MonthlyKPI, SegmentSnapshot
+from analytics.models import BTYDFit, CustomerLTV, CustomerRFM, MonthlyKPI, SegmentSnapshot
 from tests.analytics.helpers import build_shop
+from tests.crm.test_rls import app_role, as_app  # noqa: F401 -- fixtures: connect as the application role
 
 ROWS = [(0, 1500, 50_000, "purchase"), (1, 1200, 10_000, "purchase")]
 
@@ -75,3 +76,26 @@ def test_beat_schedule_names_the_task():
 
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks.refresh_all_tenants.name in names
+
+
+@pytest.mark.postgres
+def test_full_refresh_as_the_application_role_under_row_level_security(as_app, transactional_db):  # noqa: F811
+    """compute_analytics (RFM with its temporary table, snapshot, KPIs, BTYD fit with COPY) as the
+    role row-level security applies to: each tenant's rows are written, none cross tenants."""
+    from tests.analytics.test_btyd import _simulated_rows
+
+    a, _ca, _fa = build_shop(90, _simulated_rows(90, seed=11))
+    b, _cb, _fb = build_shop(70, _simulated_rows(70, seed=12))
+
+    with as_app():
+        call_command("compute_analytics", "--as-of", "2026-03-01", stdout=StringIO())
+
+    for shop, n in ((a, 90), (b, 70)):
+        assert CustomerRFM.objects.for_tenant(shop).count() == n
+        assert SegmentSnapshot.objects.for_tenant(shop).filter(month=date(2026, 3, 1)).count() == n
+        assert MonthlyKPI.objects.for_tenant(shop).exists()
+        fit = BTYDFit.objects.for_tenant(shop).get()
+        assert fit.status == "ok"
+        assert CustomerLTV.objects.for_tenant(shop).count() == fit.n_customers
+        assert not CustomerRFM.objects.for_tenant(shop).exclude(customer__tenant=shop).exists()
+        assert not CustomerLTV.objects.for_tenant(shop).exclude(customer__tenant=shop).exists()
