@@ -70,7 +70,7 @@ def api_keys_of_tenant(*, tenant: Tenant):
     return ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at")
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the request's transaction: no savepoint round trips
 def api_key_authenticate(*, raw: str) -> ApiKey | None:
     """The active key matching a raw key, with its tenant; None for unknown or revoked keys.
 
