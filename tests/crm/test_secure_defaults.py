@@ -30,6 +30,7 @@ CLEARED = {
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
     "BEHIND_TLS_PROXY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests' conftest in this process
 }
 
 
