@@ -80,7 +80,7 @@ def _fit(nll_and_grad, start: np.ndarray) -> np.ndarray:
             jac=True,
             method="L-BFGS-B",
             bounds=[LOG_BOUNDS] * len(start),
-            options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000},
+            options={"ftol": 1e-11, "gtol": 1e-7, "maxiter": 2000},
         )
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun) or result.fun >= 1e299:
         raise ArithmeticError(f"BTYD fit did not converge: {result.message}")
