@@ -34,6 +34,7 @@ from customers.models import (
     ServiceRecord,
     Vehicle,
 )
+from customers.services import VEHICLE_FIELDS
 
 
 class ErasureReason(models.TextChoices):
@@ -108,19 +109,9 @@ def customer_export_personal_data(*, tenant: Tenant, customer: Customer, request
         "consent_history": consent_history,
         "vehicles": _rows(
             Vehicle.objects.for_tenant(tenant).filter(**scoped).order_by("pk"),
-            [
-                "id",
-                "maker",
-                "model_name",
-                "grade",
-                "model_year",
-                "plate_number",
-                "vin",
-                "first_registration",
-                "inspection_expiry",
-                "mileage",
-                "status",
-            ],
+            # The vehicle's own fields as staff edit them; the owner and our integration reference are
+            # not the customer's data about the car.
+            ["id", *(f for f in VEHICLE_FIELDS if f not in ("customer", "external_ref"))],
         ),
         "purchases": _rows(
             Purchase.objects.for_tenant(tenant).filter(**scoped).order_by("date", "pk"),
