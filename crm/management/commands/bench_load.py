@@ -24,7 +24,6 @@ import random
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from crm.apikeys import api_key_create
+from crm.localports import free_port, wait_for_port
 from crm.middleware import SESSION_KEY as TENANT_SESSION_KEY
 from crm.models import ApiKey, Membership, Tenant
 from crm.roles import Role
@@ -95,23 +95,6 @@ class Summary:
 
     def of(self, target: str, mode: str) -> list[Run]:
         return [r for r in self.runs if r.target == target and r.mode == mode]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise CommandError("gunicorn did not start")
 
 
 def _wait_ready(port: int, creds: Path, timeout: float = 180) -> None:
@@ -302,7 +285,7 @@ class Command(BaseCommand):
 
     # --- 2./3. servers and wrk ------------------------------------------------------------------
     def _server(self, url: str, secret_key: str, workers: int) -> tuple[subprocess.Popen, int]:
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "crm.settings",
@@ -341,7 +324,7 @@ class Command(BaseCommand):
             for mode in modes:
                 servers[mode] = self._server(urls[mode], secret_key, opts["workers"])
             for _server, port in servers.values():
-                _wait_for(port)
+                wait_for_port(port, timeout=60)
                 _wait_ready(port, creds)
             # Warm-up: imports, connections, caches, PostgreSQL buffers, on every target and server.
             for target in targets:

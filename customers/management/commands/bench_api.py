@@ -17,7 +17,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from crm.apikeys import api_key_create
+from crm.localports import free_port, wait_for_port
 from crm.models import Tenant
 from crm.services import tenant_create
 from customers.imports import run_import
@@ -57,23 +57,6 @@ def _write_csv(path: Path, n: int) -> None:
                 f"BENCH-{i:07d},山田,太郎{i},ヤマダ,タロウ,c{i}@example.jp,"
                 f"{phone},{birthday},{consents[i % 4]},{tags}\n"
             )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise CommandError("gunicorn did not start")
 
 
 def _wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> float:
@@ -151,7 +134,7 @@ class Command(BaseCommand):
         )
 
         # 3. throughput under wrk, both targets against the same gunicorn
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "benchmarks.api_bench_settings",
@@ -180,7 +163,7 @@ class Command(BaseCommand):
             cwd=settings.BASE_DIR,
         )
         try:
-            _wait_for(port)
+            wait_for_port(port, timeout=30)
             base = f"http://127.0.0.1:{port}"
             headers = {"Authorization": f"Bearer {raw}", "Host": "127.0.0.1"}
             _wrk(base + LIST_URL, 3, connections, headers)  # warm-up: connections, caches
