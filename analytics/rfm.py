@@ -45,19 +45,15 @@ def rfm_scores_cte(*, tenant_id: int, as_of: date, window_months: int, source: s
     d = date_param()
     sql = f"""
     WITH {tx},
-    days AS (
-        SELECT customer_id, d, SUM(amount) AS amount, SUM(gross_profit) AS gp,
-               MAX(CASE WHEN is_refund THEN 0 ELSE 1 END) AS is_tx
-        FROM tx GROUP BY customer_id, d
-    ),
     agg AS (
         SELECT customer_id,
-               MAX(CASE WHEN is_tx = 1 AND d > {d} THEN d END) AS last_d,
-               SUM(CASE WHEN is_tx = 1 AND d > {d} THEN 1 ELSE 0 END) AS freq,
+               MAX(CASE WHEN NOT is_refund AND d > {d} THEN d END) AS last_d,
+               COUNT(DISTINCT CASE WHEN NOT is_refund AND d > {d} THEN d END) AS freq,
                CAST(SUM(CASE WHEN d > {d} THEN amount ELSE 0 END) AS BIGINT) AS monetary,
-               CAST(SUM(amount) AS BIGINT) AS revenue, CAST(SUM(gp) AS BIGINT) AS gp,
-               SUM(is_tx) AS tx_all, MIN(CASE WHEN is_tx = 1 THEN d END) AS first_d
-        FROM days GROUP BY customer_id
+               CAST(SUM(amount) AS BIGINT) AS revenue, CAST(SUM(gross_profit) AS BIGINT) AS gp,
+               COUNT(DISTINCT CASE WHEN NOT is_refund THEN d END) AS tx_all,
+               MIN(CASE WHEN NOT is_refund THEN d END) AS first_d
+        FROM tx GROUP BY customer_id
     ),
     base AS (
         SELECT c.id AS customer_id, a.last_d, COALESCE(a.freq, 0) AS freq,

@@ -89,6 +89,9 @@ def tune_refresh_transaction() -> None:
       the statistics of the derived tables are often stale (the application role may not ANALYZE
       tables it does not own), so a row estimate of 1 would turn a join of 100,000 rows into
       100,000 scans; a hash join is right whatever the estimate.
+    * no JIT: disabling nested loops adds a huge cost penalty to every plan that considers one, which
+      pushes the estimate past the JIT thresholds; compiling the expressions then took ~0.7 s, longer
+      than running the whole scoring query.
     """
     if not is_postgres():
         return
@@ -96,6 +99,7 @@ def tune_refresh_transaction() -> None:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [REFRESH_WORK_MEM])
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute("SET LOCAL jit = off")
 
 
 def fetchall(sql: str, params: list) -> list[tuple]:
