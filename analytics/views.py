@@ -254,7 +254,7 @@ def _ltv(request):
     fit_rows = []
     if fit:
         fit_rows = [
-            [_("Fitted at"), timezone.localtime(fit.fitted_at).strftime("%Y-%m-%d %H:%M")],
+            [_("Fitted at"), timezone.localtime(fit.fitted_at).replace(microsecond=0)],
             [_("Status"), fit.get_status_display()],
             [_("Customers / with repeat purchases"), f"{fit.n_customers} / {fit.n_repeat}"],
             ["BG/NBD r, α, a, b", ", ".join(f"{v:.4g}" for v in (fit.r, fit.alpha, fit.a, fit.b))

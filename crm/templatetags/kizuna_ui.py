@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
+
 from django import template
-from django.utils.formats import number_format
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 
 register = template.Library()
 
@@ -67,3 +71,21 @@ def nav_active(context, *prefixes: str) -> str:
 @register.filter
 def absval(value):
     return abs(value) if value is not None else value
+
+
+@register.filter
+def table_cell(value):
+    """A table cell: numbers with digit grouping, dates and times in the locale's format, text as is.
+
+    Humanize's `intcomma` groups the leading digits of any string, so a date would become "2,026-11-24".
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return number_format(value, force_grouping=True)
+    if isinstance(value, datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return date_format(local, "DATETIME_FORMAT")
+    if isinstance(value, date):
+        return date_format(value, "DATE_FORMAT")
+    return value

@@ -184,3 +184,36 @@ def test_sections_render_for_a_shop_without_any_data(manager_client, name):
     assert all(
         t["rows"] == [] or name in ("kpi", "overview", "conversion") for t in response.context["tables"]
     )
+
+
+@pytest.mark.django_db
+def test_ltv_page_shows_the_fit_time_as_a_date_and_numbers_grouped(manager_client, tenant, shops):
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    from analytics.models import BTYDFit
+
+    fit = BTYDFit.objects.for_tenant(tenant).latest("fitted_at")
+    html = manager_client.get(_url("ltv"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    with translation.override("ja"):
+        shown = date_format(timezone.localtime(fit.fitted_at), "DATETIME_FORMAT")
+    assert shown in html
+    year = timezone.localtime(fit.fitted_at).year
+    assert f"{year // 1000},{year % 1000:03d}" not in html  # humanize's intcomma made "2,026-11-24"
+
+
+def test_table_cell_formats_by_type():
+    from datetime import datetime
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from crm.templatetags.kizuna_ui import table_cell
+
+    with translation.override("en"):
+        assert table_cell(1234567) == "1,234,567"
+        assert table_cell(Decimal("12345.5")) == "12,345.5"
+        assert table_cell("2026-11-24") == "2026-11-24"  # text is left alone
+        assert table_cell(date(2026, 11, 24)) == "Nov. 24, 2026"
+        assert "2026" in table_cell(datetime(2026, 11, 24, 6, 49))
+        assert table_cell(True) is True
