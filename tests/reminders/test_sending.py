@@ -286,3 +286,16 @@ def test_dispatch_command_sends_into_the_outbox_folder(tenant, due_inspection, s
     assert parsed["X-Kizuna-Tenant"] == "shop-a"
     due_inspection.refresh_from_db()
     assert due_inspection.status == ReminderStatus.SENT
+
+
+def test_the_dispatch_benchmark_sink_finds_the_reminder_id_in_the_bytes_on_the_wire(tenant, due_inspection):
+    """bench_reminders --dispatch counts distinct reminders (and so duplicates) by this header."""
+    from reminders.management.commands.bench_reminders import _REMINDER_HEADER
+
+    _claim()
+    assert reminder_send(tenant_id=tenant.pk, reminder_id=due_inspection.pk) == "sent"
+
+    wire = mail.outbox[0].message().as_bytes(linesep="\r\n")  # what Django's SMTP backend sends
+    match = _REMINDER_HEADER.search(wire)
+    assert match is not None
+    assert int(match.group(1)) == due_inspection.pk
