@@ -105,6 +105,13 @@ def busy_shop(transactional_db):
     return {"tenant": tenant, "customer": main}
 
 
+# Page parts (tables excepted: a wide table in .table-responsive may scroll) wider than their box.
+HIDDEN_SIDEWAYS = """() => [...document.querySelectorAll('main *')]
+  .filter(el => !el.closest('.table-responsive')
+                && ['auto', 'scroll'].includes(getComputedStyle(el).overflowX)
+                && el.scrollWidth > el.clientWidth + 1)
+  .map(el => el.className || el.tagName)"""
+
 PAGES = [
     ("today", "/"),
     ("customers", "/customers/"),
@@ -130,6 +137,9 @@ def test_pages_fit_the_screen_label_every_input_and_keep_contrast(page, busy_sho
         overflow = page.evaluate(PAGE_OVERFLOW)
         if overflow > 0:
             problems.append(f"{name} @{width}px: page scrolls sideways by {overflow}px")
+        # Nor may a part of a page hide content in its own sideways scroll (the deals board did on tablets).
+        hidden = page.evaluate(HIDDEN_SIDEWAYS)
+        problems += [f"{name} @{width}px: {what} scrolls sideways" for what in hidden]
         problems += [f"{name}: unlabelled {html}" for html in page.evaluate(UNLABELLED_INPUTS)]
         problems += [f"{name} @{width}px: contrast {c}" for c in page.evaluate(LOW_CONTRAST)]
     assert problems == []
