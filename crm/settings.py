@@ -217,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.refresh_all_tenants",
         "schedule": crontab(hour=3, minute=0),
     },
+    "prune-login-records-daily": {
+        "task": "crm.tasks.prune_login_records",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }
 
 # --- REST framework ---------------------------------------------------------------------------
@@ -317,6 +321,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
 AXES_VERBOSE = False  # its log lines name the e-mail address tried
+# Login records (e-mail address, IP, user agent) are personal data: deleted after this many days by a
+# daily beat job (crm.tasks.prune_login_records). Must stay longer than the cool-off.
+LOGIN_RECORD_RETENTION_DAYS = env.int("LOGIN_RECORD_RETENTION_DAYS", default=90)
 AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
 AXES_USERNAME_CALLABLE = "crm.security.login_username"
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).

@@ -85,6 +85,34 @@ def test_forged_forwarded_for_header_does_not_dodge_the_lockout(staff):
 WEAK = ["short1", "password123", "1234567890123", "staff@shop-a.test"]
 
 
+def test_login_records_older_than_the_retention_are_deleted_and_recent_ones_kept(staff, settings):
+    from datetime import timedelta
+
+    from axes.models import AccessLog
+    from django.utils import timezone
+
+    from crm.tasks import prune_login_records
+
+    settings.LOGIN_RECORD_RETENTION_DAYS = 90
+    client = Client()
+    _login(client, staff.email, "wrong password")  # a failure counter
+    _login(client, staff.email, PASSWORD)  # an access log (and the counter is reset)
+    _login(Client(), staff.email, "wrong again", ip="10.0.0.2")
+    assert AccessLog.objects.count() >= 1 and AccessAttempt.objects.count() == 1
+    old = timezone.now() - timedelta(days=91)
+    AccessLog.objects.update(attempt_time=old)
+    recent_log = AccessLog.objects.create(
+        username="someone@shop.test", ip_address="10.0.0.3", user_agent="", attempt_time=timezone.now()
+    )
+    deleted = prune_login_records.run()
+    assert deleted["access_logs"] >= 1 and deleted["attempts"] == 0
+    assert list(AccessLog.objects.values_list("pk", flat=True)) == [recent_log.pk]
+    assert AccessAttempt.objects.count() == 1  # a current failure counter stays (the lockout still counts)
+    AccessAttempt.objects.update(attempt_time=old)
+    assert prune_login_records.run()["attempts"] == 1
+    assert AccessAttempt.objects.count() == 0
+
+
 @pytest.mark.parametrize("weak", WEAK)
 def test_password_change_rejects_weak_passwords(staff, staff_client, weak):
     response = staff_client.post(
