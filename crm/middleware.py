@@ -10,9 +10,17 @@ pooled connection never carries them into the next request. A response with a 5x
 the transaction back, as Django's ATOMIC_REQUESTS would.
 """
 
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.db import transaction
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import gettext as _
+from django_otp import user_has_device
 
 from crm.rls import set_db_tenant, set_db_user, tenant_context
+from crm.roles import Role
 from crm.selectors import memberships_of_user
 
 SESSION_KEY = "active_tenant_id"
@@ -64,6 +72,58 @@ class ActiveTenantMiddleware:
         else:
             request.memberships = []
         return self.get_response(request)
+
+
+# Pages a person who still has to complete two-factor may open: setting it up, logging in or out,
+# choosing another shop, the language switch.
+TWO_FACTOR_EXEMPT_URL_NAMES = ("two_factor", "login", "login_otp", "logout", "tenant_picker", "set_language")
+
+
+class TwoFactorRequiredMiddleware:
+    """Enforces Tenant.require_two_factor for the active membership (after ActiveTenantMiddleware and
+    the message middleware: it needs both)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        membership = getattr(request, "membership", None)
+        if membership is not None:
+            refused = _two_factor_required_response(request, membership)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+
+def _two_factor_required_response(request, membership):
+    """A redirect (or 403) when the shop requires two-factor and this owner/manager session lacks it.
+
+    Without an authenticator the person is sent to set one up; with one (this session logged in
+    before it existed, e.g. on another device), they log in again and enter a code. API keys are
+    not sessions and are not affected (they never reach here with a user).
+    """
+    if not membership.tenant.require_two_factor or membership.role not in (Role.OWNER, Role.MANAGER):
+        return None
+    if request.user.is_verified():
+        return None
+    try:
+        url_name = resolve(request.path_info).url_name  # the view is not resolved yet in a middleware
+    except Resolver404:
+        url_name = None
+    if url_name in TWO_FACTOR_EXEMPT_URL_NAMES:
+        return None
+    if request.headers.get("HX-Request") or request.path_info.startswith("/api/"):
+        return HttpResponseForbidden(_("This shop requires two-factor authentication."))
+    if user_has_device(request.user, confirmed=True):
+        logout(request)
+        messages.info(request, _("This shop requires two-factor authentication: log in with your code."))
+        return redirect(f"{reverse('login')}?next={request.path}")
+    messages.warning(
+        request,
+        _("%(shop)s requires two-factor authentication for owners and managers. Set it up to continue.")
+        % {"shop": membership.tenant.name},
+    )
+    return redirect("two_factor")
 
 
 def _in_tenant_transaction(chunks, tenant_id):

@@ -74,6 +74,14 @@ class Tenant(models.Model):
     send_window_end = models.TimeField(_("send window end"), default=time(19, 0))
     six_month_check_enabled = models.BooleanField(_("6-month check reminders"), default=False)
     churn_horizon_months = models.PositiveSmallIntegerField(_("churn horizon (months)"), default=18)
+    require_two_factor = models.BooleanField(
+        _("require two-factor authentication for owners and managers"),
+        default=False,
+        help_text=_(
+            "Owners and managers must set up an authenticator app before they can use this shop, and "
+            "enter a code at every login."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

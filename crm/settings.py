@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "crm.middleware.ActiveTenantMiddleware",
     "crm.audit.AuditRequestMiddleware",  # who and from where, for the audit trail
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm.middleware.TwoFactorRequiredMiddleware",  # a shop may require two-factor of owners/managers
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that it sees the login view's failure and answers with the lockout page.
