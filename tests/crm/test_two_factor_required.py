@@ -9,11 +9,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.apikeys import api_key_create
 from tests.conftest import PASSWORD
-from tests.crm.test_login_security import _code, _enable, _login, no_code_throttle  # noqa: F401
+from tests.crm.test_login_security import _code, _enable, _login
 
 pytestmark = pytest.mark.django_db
 
 CUSTOMERS = "/customers/"
+
+
+@pytest.fixture
+def no_code_throttle(settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    settings.OTP_STATIC_THROTTLE_FACTOR = 0
 
 
 @pytest.fixture
