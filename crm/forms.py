@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import ApiKeyScope, AuditAction, Tenant
+from crm.models import ApiKeyScope, AuditAction, Tenant, User
 from crm.roles import Role
 from crm.selectors import tenant_users
 
@@ -83,6 +83,22 @@ class HandoverForm(forms.Form):
         if data.get("from_user") and data.get("from_user") == data.get("to_user"):
             self.add_error("to_user", _("Choose a different staff member to hand over to."))
         return data
+
+
+class MemberRemoveForm(forms.Form):
+    """Confirm a member's removal; the successor field exists only while they still hold work here."""
+
+    successor = UserChoiceField(label=_("Hand over to"), queryset=None)
+    confirm = forms.BooleanField(
+        label=_("I understand this person loses access to this shop now."),
+    )
+
+    def __init__(self, *args, tenant: Tenant, leaving: User, needs_successor: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if needs_successor:
+            self.fields["successor"].queryset = tenant_users(tenant=tenant).exclude(pk=leaving.pk)
+        else:
+            del self.fields["successor"]
 
 
 class AuditFilterForm(forms.Form):

@@ -1,5 +1,7 @@
 """Reads of the tenancy core."""
 
+from dataclasses import dataclass
+
 from django.http import Http404
 
 from crm.models import AuditEvent, Membership, Tenant, User
@@ -28,6 +30,33 @@ def tenant_members(*, tenant: Tenant):
 def tenant_users(*, tenant: Tenant):
     """Users who belong to a tenant: the only users a tenant's rows may point at."""
     return User.objects.filter(memberships__tenant=tenant, is_active=True).order_by("display_name", "email")
+
+
+@dataclass(frozen=True)
+class MemberWorkload:
+    """What a member still holds in one tenant: what a successor takes over when they leave."""
+
+    customers: int
+    open_deals: int
+    open_calls: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.customers or self.open_deals or self.open_calls)
+
+
+def member_workload(*, tenant: Tenant, user: User) -> MemberWorkload:
+    """Customers assigned to `user`, their open deals and open call tasks, in `tenant` only."""
+    from customers.models import Customer
+    from interactions.models import OPEN_DEAL_STAGES, CallTask, CallTaskStatus, Deal
+
+    return MemberWorkload(
+        customers=Customer.objects.for_tenant(tenant).filter(assigned_staff=user).count(),
+        open_deals=Deal.objects.for_tenant(tenant).filter(owner=user, stage__in=OPEN_DEAL_STAGES).count(),
+        open_calls=CallTask.objects.for_tenant(tenant)
+        .filter(assigned_to=user, status=CallTaskStatus.OPEN)
+        .count(),
+    )
 
 
 def audit_events(*, tenant: Tenant, action: str = "", user_id: int | None = None, since=None, until=None):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
@@ -12,6 +14,7 @@ from crm.errors import ApplicationError
 from crm.models import AuditAction, Membership, Tenant, User
 from crm.rls import tenant_context
 from crm.roles import Role
+from crm.selectors import MemberWorkload, member_workload, tenant_users
 
 
 def model_update(
@@ -101,3 +104,78 @@ def membership_set_role(*, tenant: Tenant, membership: Membership, role: str) ->
             changes={"user": membership.user_id, "role": [previous, role]},
         )
     return membership
+
+
+@transaction.atomic
+def membership_remove(
+    *, tenant: Tenant, membership: Membership, successor: User | None = None, performed_by: User
+) -> MemberWorkload:
+    """Remove a member who left the shop; their customers, open deals and open calls go to `successor`.
+
+    The person loses access at their next request (the middleware re-reads memberships). A successor
+    is required while they still hold work here. A tenant always keeps at least one owner, and nobody
+    removes themselves (another owner does). All or nothing: any refusal leaves every row as it was.
+    Returns what was handed over.
+    """
+    from customers.services import customers_handover
+    from interactions.models import CallTask, CallTaskStatus
+
+    if membership.tenant_id != tenant.pk:
+        raise ApplicationError(_("Member not found."))
+    # The owners and the leaving row, locked in one statement in a fixed order: two owners removing
+    # each other at once cannot both succeed (the second sees one owner left) nor deadlock.
+    locked = list(
+        Membership.objects.for_tenant(tenant)
+        .filter(Q(role=Role.OWNER) | Q(pk=membership.pk))
+        .select_for_update()
+        .order_by("pk")
+    )
+    current = next((m for m in locked if m.pk == membership.pk), None)
+    if current is None:
+        raise ApplicationError(_("Member not found."))
+    user = current.user
+    if current.user_id == performed_by.pk:
+        raise ApplicationError(_("You cannot remove yourself: ask another owner."))
+    if current.role == Role.OWNER and sum(m.role == Role.OWNER for m in locked) <= 1:
+        raise ApplicationError(_("A tenant must keep at least one owner."))
+    if successor is not None:
+        if successor.pk == user.pk:
+            raise ApplicationError(_("Choose a different staff member to hand over to."))
+        if not tenant_users(tenant=tenant).filter(pk=successor.pk).exists():
+            raise ApplicationError(_("Hand over to a member of this shop."))
+    work = member_workload(tenant=tenant, user=user)
+    if work.any and successor is None:
+        raise ApplicationError(
+            _("This member still has customers, open deals or open calls: choose who takes them over.")
+        )
+    customers_moved = deals_moved = calls_moved = 0
+    if successor is not None and (work.customers or work.open_deals):
+        handover = customers_handover(
+            tenant=tenant, from_user=user, to_user=successor, performed_by=performed_by
+        )
+        customers_moved, deals_moved = handover.customers_moved, handover.deals_moved
+    if successor is not None and work.open_calls:
+        calls_moved = (
+            CallTask.objects.for_tenant(tenant)
+            .filter(assigned_to=user, status=CallTaskStatus.OPEN)
+            .update(assigned_to=successor, updated_at=timezone.now())
+        )
+    membership_id = current.pk
+    current.delete()
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.MEMBER_REMOVED,
+        target_type=Membership._meta.label_lower,
+        target_id=membership_id,
+        actor=performed_by,
+        summary=f"{user.email} ({current.role})" + (f" → {successor.email}" if successor else ""),
+        changes={
+            "user": user.pk,
+            "role": [current.role, None],
+            "successor": successor.pk if successor else None,
+            "customers_moved": customers_moved,
+            "deals_moved": deals_moved,
+            "calls_moved": calls_moved,
+        },
+    )
+    return MemberWorkload(customers=customers_moved, open_deals=deals_moved, open_calls=calls_moved)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("settings/", views.settings_profile, name="settings_profile"),
     path("settings/members/", views.settings_members, name="settings_members"),
     path("settings/members/<int:pk>/role/", views.settings_member_role, name="settings_member_role"),
+    path("settings/members/<int:pk>/remove/", views.settings_member_remove, name="settings_member_remove"),
     path("settings/api-keys/", views.settings_api_keys, name="settings_api_keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.settings_api_key_revoke, name="settings_api_key_revoke"),
     path("settings/handover/", views.settings_handover, name="settings_handover"),

@@ -27,6 +27,7 @@ from crm.forms import (
     AuditFilterForm,
     HandoverForm,
     MemberAddForm,
+    MemberRemoveForm,
     MemberRoleForm,
     TenantProfileForm,
 )
@@ -34,8 +35,8 @@ from crm.middleware import activate_tenant
 from crm.models import ApiKey, AuditAction, Membership, Tenant, User
 from crm.permissions import tenant_view
 from crm.roles import MANAGE_TENANT, Role
-from crm.selectors import audit_events, membership_get, tenant_members, tenant_users
-from crm.services import membership_create, membership_set_role, model_update
+from crm.selectors import audit_events, member_workload, membership_get, tenant_members, tenant_users
+from crm.services import membership_create, membership_remove, membership_set_role, model_update
 from crm.twofactor import begin_second_step
 from customers.models import Customer, Handover
 from customers.services import customers_handover
@@ -147,6 +148,47 @@ def settings_member_role(request, pk: int):
         else:
             messages.success(request, _("Role updated."))
     return redirect("settings_members")
+
+
+@tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)
+def settings_member_remove(request, pk: int):
+    """Confirm and remove a member who left; what they still hold goes to a successor in the same step."""
+    tenant = request.tenant
+    membership = get_object_or_404(Membership.objects.for_tenant(tenant).select_related("user"), pk=pk)
+    leaving = membership.user
+    workload = member_workload(tenant=tenant, user=leaving)
+    form = MemberRemoveForm(
+        request.POST or None, tenant=tenant, leaving=leaving, needs_successor=workload.any
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = membership_remove(
+                tenant=tenant,
+                membership=membership,
+                successor=form.cleaned_data.get("successor"),
+                performed_by=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            done = _("%(email)s removed.") % {"email": leaving.email}
+            if moved.any:
+                done += " " + _("Handed over %(c)d customers, %(d)d open deals and %(t)d open calls.") % {
+                    "c": moved.customers,
+                    "d": moved.open_deals,
+                    "t": moved.open_calls,
+                }
+            messages.success(request, done)
+            return redirect("settings_members")
+    return _settings_render(
+        request,
+        "crm/settings_member_remove.html",
+        "members",
+        form=form,
+        member=membership,
+        workload=workload,
+        is_self=leaving.pk == request.user.pk,
+    )
 
 
 @tenant_view(read=SETTINGS_ROLE, write=SETTINGS_ROLE)

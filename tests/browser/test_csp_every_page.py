@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from crm.models import Tenant
+from crm.models import Membership, Tenant
 from customers.models import Customer, Vehicle
 from reminders.models import ReminderTemplate
 from reminders.services import unsubscribe_token
@@ -38,6 +38,13 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
     customer = Customer.objects.for_tenant(tenant).order_by("pk").first()
     vehicle = Vehicle.objects.for_tenant(tenant).order_by("pk").first()
     template = ReminderTemplate.objects.for_tenant(tenant).order_by("pk").first()
+    # Another member (one with customers, so the removal page shows its successor choice).
+    member = (
+        Membership.objects.for_tenant(tenant)
+        .exclude(user__email="csp-owner@kizuna.test")
+        .order_by("pk")
+        .first()
+    )
     login(page, "csp-owner@kizuna.test", PASSWORD)
     page.wait_for_selector("h1")
     if "/tenants/" in page.url:  # the demo owner is a member of one shop only, but be explicit
@@ -67,6 +74,7 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         ("import", "/customers/import/"),
         ("settings", "/settings/"),
         ("settings_members", "/settings/members/"),
+        ("settings_member_remove", f"/settings/members/{member.pk}/remove/"),
         ("settings_api_keys", "/settings/api-keys/"),
         ("settings_handover", "/settings/handover/"),
         ("tenant_picker", "/tenants/"),

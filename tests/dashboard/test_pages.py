@@ -6,12 +6,22 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from crm.models import ApiKey, Membership
+from crm.errors import ApplicationError
+from crm.models import ApiKey, AuditAction, AuditEvent, Membership
+from crm.services import membership_remove
 from customers.models import Consent, Customer, CustomerTag, Handover, ServiceRecord
-from interactions.models import CallTask, Deal, DealStage, Interaction
-from tests.factories import CustomerFactory, DealFactory, ServiceRecordFactory, VehicleFactory
+from interactions.models import CallTask, CallTaskStatus, Deal, DealStage, Interaction
+from tests.factories import (
+    CallTaskFactory,
+    CustomerFactory,
+    DealFactory,
+    MembershipFactory,
+    ServiceRecordFactory,
+    UserFactory,
+    VehicleFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -348,6 +358,179 @@ def test_handover_needs_confirmation(owner_client, owner, staff, manager, tenant
     owner_client.post(reverse("settings_handover"), {**data, "confirm": "on"})
     assert Customer.objects.for_tenant(tenant).filter(assigned_staff=manager).count() == 3
     assert Handover.objects.for_tenant(tenant).get().customers_moved == 3
+
+
+# --- removing a member -------------------------------------------------------------------------------
+@pytest.fixture
+def staff_work(tenant, staff, manager):
+    """What `staff` holds: 2 customers, an open and a won deal, an open and a done call (and the
+    manager's own customer, which must not move)."""
+    mine = CustomerFactory.create_batch(2, tenant=tenant, assigned_staff=staff)
+    CustomerFactory(tenant=tenant, assigned_staff=manager)
+    return {
+        "open_deal": DealFactory(customer=mine[0], owner=staff, stage=DealStage.PROPOSAL),
+        "won_deal": DealFactory(customer=mine[1], owner=staff, stage=DealStage.WON),
+        "open_call": CallTaskFactory(customer=mine[0], assigned_to=staff),
+        "done_call": CallTaskFactory(
+            customer=mine[1], assigned_to=staff, status=CallTaskStatus.DONE, done_at=timezone.now()
+        ),
+    }
+
+
+def _removal_url(tenant, user):
+    return reverse("settings_member_remove", args=[Membership.objects.for_tenant(tenant).get(user=user).pk])
+
+
+def _owners_of(tenant, user):
+    return {
+        "customers": Customer.objects.for_tenant(tenant).filter(assigned_staff=user).count(),
+        "deals": sorted(Deal.objects.for_tenant(tenant).filter(owner=user).values_list("pk", flat=True)),
+        "calls": sorted(
+            CallTask.objects.for_tenant(tenant).filter(assigned_to=user).values_list("pk", flat=True)
+        ),
+    }
+
+
+def test_owner_removes_staff_and_hands_their_work_to_a_successor(
+    owner_client, owner, staff, staff_client, manager, tenant, staff_work
+):
+    url = _removal_url(tenant, staff)
+    m_pk = Membership.objects.for_tenant(tenant).get(user=staff).pk
+    assert staff_client.get(reverse("customers:list")).status_code == 200
+    page = owner_client.get(url)
+    assert page.status_code == 200
+    w = page.context["workload"]
+    assert (w.customers, w.open_deals, w.open_calls) == (2, 1, 1)
+    assert set(page.context["form"].fields["successor"].queryset) == {owner, manager}
+
+    response = owner_client.post(url, {"successor": manager.pk, "confirm": "on"})
+
+    assert response.status_code == 302 and response.url == reverse("settings_members")
+    assert not Membership.objects.for_tenant(tenant).filter(user=staff).exists()
+    assert _owners_of(tenant, staff) == {
+        "customers": 0,
+        "deals": [staff_work["won_deal"].pk],
+        "calls": [staff_work["done_call"].pk],
+    }
+    assert _owners_of(tenant, manager) == {
+        "customers": 3,
+        "deals": [staff_work["open_deal"].pk],
+        "calls": [staff_work["open_call"].pk],
+    }
+    handover = Handover.objects.for_tenant(tenant).get()
+    assert (handover.from_user, handover.to_user, handover.customers_moved, handover.deals_moved) == (
+        staff,
+        manager,
+        2,
+        1,
+    )
+    event = AuditEvent.objects.for_tenant(tenant).get(action=AuditAction.MEMBER_REMOVED)
+    assert (event.actor_user, event.target_type, event.target_id) == (owner, "crm.membership", m_pk)
+    assert event.changes == {
+        "user": staff.pk,
+        "role": ["staff", None],
+        "successor": manager.pk,
+        "customers_moved": 2,
+        "deals_moved": 1,
+        "calls_moved": 1,
+    }
+    # The removed person's next request no longer reaches the shop.
+    gone = staff_client.get(reverse("customers:list"))
+    assert gone.status_code == 302 and gone.url == reverse("tenant_picker")
+
+
+def test_member_without_work_is_removed_without_a_successor(owner_client, viewer, tenant):
+    url = _removal_url(tenant, viewer)
+    assert "successor" not in owner_client.get(url).context["form"].fields
+    owner_client.post(url, {"confirm": "on"})
+    assert not Membership.objects.for_tenant(tenant).filter(user=viewer).exists()
+    assert not Handover.objects.for_tenant(tenant).exists()
+    event = AuditEvent.objects.for_tenant(tenant).get(action=AuditAction.MEMBER_REMOVED)
+    assert event.changes["successor"] is None and event.changes["calls_moved"] == 0
+
+
+def test_removal_needs_a_successor_and_a_confirmation_when_there_is_work(
+    owner_client, staff, manager, tenant, staff_work
+):
+    url = _removal_url(tenant, staff)
+    before = _owners_of(tenant, staff)
+    no_successor = owner_client.post(url, {"confirm": "on"})
+    assert no_successor.status_code == 200 and "successor" in no_successor.context["form"].errors
+    unconfirmed = owner_client.post(url, {"successor": manager.pk})
+    assert "confirm" in unconfirmed.context["form"].errors
+    themselves = owner_client.post(url, {"successor": staff.pk, "confirm": "on"})
+    assert "successor" in themselves.context["form"].errors  # not offered: the leaving member
+    assert Membership.objects.for_tenant(tenant).filter(user=staff).exists()
+    assert _owners_of(tenant, staff) == before
+    assert not Handover.objects.for_tenant(tenant).exists()
+    assert not AuditEvent.objects.for_tenant(tenant).filter(action=AuditAction.MEMBER_REMOVED).exists()
+
+
+def test_service_refuses_without_successor_and_changes_nothing(owner, staff, tenant, staff_work):
+    m = Membership.objects.for_tenant(tenant).get(user=staff)
+    before = _owners_of(tenant, staff)
+    stranger = UserFactory(email="stranger@x.test")
+    with translation.override("en"):
+        with pytest.raises(ApplicationError, match="choose who takes them over"):
+            membership_remove(tenant=tenant, membership=m, performed_by=owner)
+        with pytest.raises(ApplicationError, match="member of this shop"):
+            membership_remove(tenant=tenant, membership=m, successor=stranger, performed_by=owner)
+    assert Membership.objects.for_tenant(tenant).filter(pk=m.pk).exists()
+    assert _owners_of(tenant, staff) == before
+    assert not Handover.objects.for_tenant(tenant).exists()
+
+
+def test_the_last_owner_cannot_be_removed(owner, manager, tenant):
+    m = Membership.objects.for_tenant(tenant).get(user=owner)
+    with translation.override("en"), pytest.raises(ApplicationError, match="at least one owner"):
+        membership_remove(tenant=tenant, membership=m, performed_by=manager)
+    assert Membership.objects.for_tenant(tenant).filter(pk=m.pk, role="owner").exists()
+    # With a second owner, one owner may remove the other.
+    second = UserFactory(email="owner2@shop-a.test")
+    MembershipFactory(tenant=tenant, user=second, role="owner")
+    membership_remove(tenant=tenant, membership=m, performed_by=second)
+    assert list(
+        Membership.objects.for_tenant(tenant).filter(role="owner").values_list("user", flat=True)
+    ) == [second.pk]
+
+
+def test_owner_cannot_remove_themselves(owner_client, owner, staff, tenant):
+    members = owner_client.get(reverse("settings_members")).content.decode()
+    assert _removal_url(tenant, staff) in members and _removal_url(tenant, owner) not in members
+    url = _removal_url(tenant, owner)
+    page = owner_client.get(url)
+    assert page.context["is_self"] and b'name="confirm"' not in page.content
+    response = owner_client.post(url, {"confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == ["You cannot remove yourself: ask another owner."]
+    assert Membership.objects.for_tenant(tenant).filter(user=owner, role="owner").exists()
+
+
+def test_a_manager_cannot_remove_members(manager_client, staff, tenant):
+    url = _removal_url(tenant, staff)
+    assert manager_client.get(url).status_code == 403
+    assert manager_client.post(url, {"confirm": "on"}).status_code == 403
+    assert Membership.objects.for_tenant(tenant).filter(user=staff).exists()
+
+
+def test_member_removal_of_another_tenant_is_404(
+    other_client, other_owner, staff, manager, tenant, staff_work
+):
+    url = _removal_url(tenant, staff)
+    before = _owners_of(tenant, staff)
+    assert other_client.get(url).status_code == 404
+    assert other_client.post(url, {"successor": other_owner.pk, "confirm": "on"}).status_code == 404
+    assert other_client.post(url, {"successor": manager.pk, "confirm": "on"}).status_code == 404
+    assert Membership.objects.for_tenant(tenant).filter(user=staff).exists()
+    assert _owners_of(tenant, staff) == before
+    assert not AuditEvent.objects.unscoped().filter(action=AuditAction.MEMBER_REMOVED).exists()
+
+
+def test_service_refuses_a_membership_of_another_tenant(other_owner, other_tenant, staff, tenant):
+    m = Membership.objects.for_tenant(tenant).get(user=staff)
+    with translation.override("en"), pytest.raises(ApplicationError, match="Member not found"):
+        membership_remove(tenant=other_tenant, membership=m, performed_by=other_owner)
+    assert Membership.objects.for_tenant(tenant).filter(pk=m.pk).exists()
 
 
 # --- Today --------------------------------------------------------------------------------------------
