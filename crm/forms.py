@@ -8,7 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.models import ApiKeyScope, AuditAction, Tenant, User
 from crm.roles import Role
-from crm.selectors import tenant_users
+from crm.selectors import tenant_users, tenant_workers
 
 TENANT_PROFILE_FIELDS = [
     "name",
@@ -20,6 +20,7 @@ TENANT_PROFILE_FIELDS = [
     "send_window_end",
     "churn_horizon_months",
     "six_month_check_enabled",
+    "require_two_factor",
 ]
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
@@ -76,7 +77,7 @@ class HandoverForm(forms.Form):
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["from_user"].queryset = tenant_users(tenant=tenant)
-        self.fields["to_user"].queryset = tenant_users(tenant=tenant)
+        self.fields["to_user"].queryset = tenant_workers(tenant=tenant)
 
     def clean(self):
         data = super().clean()
@@ -96,7 +97,7 @@ class MemberRemoveForm(forms.Form):
     def __init__(self, *args, tenant: Tenant, leaving: User, needs_successor: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if needs_successor:
-            self.fields["successor"].queryset = tenant_users(tenant=tenant).exclude(pk=leaving.pk)
+            self.fields["successor"].queryset = tenant_workers(tenant=tenant).exclude(pk=leaving.pk)
         else:
             del self.fields["successor"]
 

@@ -197,6 +197,7 @@ class AuditAction(models.TextChoices):
     API_KEY_CREATED = "api_key_created", _("API key created")
     API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
     HANDOVER_RUN = "handover_run", _("Handover run")
+    SETTINGS_CHANGED = "settings_changed", _("Shop settings changed")
     IMPORT_QUEUED = "import_queued", _("CSV import started")
     AUDIT_EXPORTED = "audit_exported", _("Audit log exported")
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.http import Http404
 
 from crm.models import AuditEvent, Membership, Tenant, User
+from crm.roles import Role
 
 
 def memberships_of_user(*, user: User):
@@ -25,6 +26,17 @@ def membership_get(*, user: User, tenant_id: int) -> Membership:
 
 def tenant_members(*, tenant: Tenant):
     return Membership.objects.for_tenant(tenant).select_related("user").order_by("user__email")
+
+
+def tenant_workers(*, tenant: Tenant):
+    """Members who may take over customers, deals and calls: staff and above (viewers only read)."""
+    # One filter() call: both conditions on the same membership (two calls would join twice, and a
+    # staff role in another shop would count).
+    return User.objects.filter(
+        memberships__tenant=tenant,
+        memberships__role__in=[Role.STAFF, Role.MANAGER, Role.OWNER],
+        is_active=True,
+    ).order_by("display_name", "email")
 
 
 def tenant_users(*, tenant: Tenant):

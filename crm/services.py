@@ -14,7 +14,7 @@ from crm.errors import ApplicationError
 from crm.models import AuditAction, Membership, Tenant, User
 from crm.rls import tenant_context
 from crm.roles import Role
-from crm.selectors import MemberWorkload, member_workload, tenant_users
+from crm.selectors import MemberWorkload, member_workload, tenant_workers
 
 
 def model_update(
@@ -68,6 +68,28 @@ def tenant_create(
 
 
 @transaction.atomic
+def tenant_settings_update(*, tenant: Tenant, fields: list[str], data: dict[str, Any]) -> Tenant:
+    """Change the shop's own settings; a change is recorded in the audit trail with old and new values.
+
+    (Turning two-factor on or off for owners and managers, or the sender address, matters later.)
+    """
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = {f: getattr(tenant, f) for f in fields}
+    tenant, changed = model_update(instance=tenant, fields=fields, data=data)
+    if changed:
+        after = {f: getattr(tenant, f) for f in fields}
+        diff = {f: [str(before[f]), str(after[f])] for f in fields if before[f] != after[f]}
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.SETTINGS_CHANGED,
+            target=tenant,
+            summary=", ".join(diff),
+            changes=diff,
+        )
+    return tenant
+
+
+@transaction.atomic
 def membership_create(*, tenant: Tenant, user: User, role: str) -> Membership:
     membership = Membership(tenant=tenant, user=user, role=role)
     membership.full_clean()
@@ -88,8 +110,9 @@ def membership_set_role(*, tenant: Tenant, membership: Membership, role: str) ->
     if membership.tenant_id != tenant.pk:
         raise ApplicationError(_("Member not found."))
     if membership.role == Role.OWNER and role != Role.OWNER:
-        owners = Membership.objects.for_tenant(tenant).filter(role=Role.OWNER).select_for_update()
-        if owners.count() <= 1:
+        # Reading the rows locks them (a COUNT would not): two demotions at once cannot both pass.
+        owners = list(Membership.objects.for_tenant(tenant).filter(role=Role.OWNER).select_for_update())
+        if len(owners) <= 1:
             raise ApplicationError(_("A tenant must keep at least one owner."))
     previous = membership.role
     membership.role = role
@@ -141,8 +164,8 @@ def membership_remove(
     if successor is not None:
         if successor.pk == user.pk:
             raise ApplicationError(_("Choose a different staff member to hand over to."))
-        if not tenant_users(tenant=tenant).filter(pk=successor.pk).exists():
-            raise ApplicationError(_("Hand over to a member of this shop."))
+        if not tenant_workers(tenant=tenant).filter(pk=successor.pk).exists():
+            raise ApplicationError(_("Hand over to a member of this shop who works with customers."))
     work = member_workload(tenant=tenant, user=user)
     if work.any and successor is None:
         raise ApplicationError(

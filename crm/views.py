@@ -36,7 +36,7 @@ from crm.models import ApiKey, AuditAction, Membership, Tenant, User
 from crm.permissions import tenant_view
 from crm.roles import MANAGE_TENANT, Role
 from crm.selectors import audit_events, member_workload, membership_get, tenant_members, tenant_users
-from crm.services import membership_create, membership_remove, membership_set_role, model_update
+from crm.services import membership_create, membership_remove, membership_set_role, tenant_settings_update
 from crm.twofactor import begin_second_step
 from customers.models import Customer, Handover
 from customers.services import customers_handover
@@ -80,7 +80,7 @@ def settings_profile(request):
     form = TenantProfileForm(request.POST or None, instance=tenant)
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in TENANT_PROFILE_FIELDS}
-        model_update(instance=Tenant.objects.get(pk=tenant.pk), fields=TENANT_PROFILE_FIELDS, data=data)
+        tenant_settings_update(tenant=tenant, fields=TENANT_PROFILE_FIELDS, data=data)
         messages.success(request, _("Settings saved."))
         return redirect("settings_profile")
     return _settings_render(request, "crm/settings_profile.html", "profile", form=form)

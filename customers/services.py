@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from crm.audit import audit_record, field_changes
 from crm.errors import ApplicationError
 from crm.models import AuditAction, Tenant, User
-from crm.selectors import tenant_users
+from crm.selectors import tenant_users, tenant_workers
 from crm.services import model_update
 from customers.models import (
     SERVICE_INTERVAL_MONTHS,
@@ -272,8 +272,8 @@ def customers_handover(*, tenant: Tenant, from_user: User, to_user: User, perfor
         and not Customer.objects.for_tenant(tenant).filter(assigned_staff=from_user).exists()
     ):
         raise ApplicationError(_("That staff member has no customers here."))
-    if not members.filter(pk=to_user.pk).exists():
-        raise ApplicationError(_("Hand over to a member of this shop."))
+    if not tenant_workers(tenant=tenant).filter(pk=to_user.pk).exists():
+        raise ApplicationError(_("Hand over to a member of this shop who works with customers."))
     if from_user.pk == to_user.pk:
         raise ApplicationError(_("Choose a different staff member to hand over to."))
     now = timezone.now()

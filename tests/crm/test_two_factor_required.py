@@ -83,3 +83,28 @@ def test_without_the_requirement_two_factor_stays_optional(owner_client, manager
     assert owner_client.get(CUSTOMERS).status_code == 200
     assert manager_client.get(CUSTOMERS, HTTP_HX_REQUEST="true").status_code == 200
     assert manager_client.get("/api/v1/customers/").status_code == 200
+
+
+def test_owner_turns_it_on_in_the_settings_and_it_is_audited(owner_client, tenant, manager_client):
+    from crm.models import AuditAction, AuditEvent
+
+    data = {
+        "name": tenant.name,
+        "sender_name": tenant.sender_name,
+        "sender_email": tenant.sender_email,
+        "phone": tenant.phone,
+        "address": tenant.address,
+        "send_window_start": tenant.send_window_start.strftime("%H:%M"),
+        "send_window_end": tenant.send_window_end.strftime("%H:%M"),
+        "churn_horizon_months": tenant.churn_horizon_months,
+        "require_two_factor": "on",
+    }
+    response = owner_client.post(reverse("settings_profile"), data)
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.require_two_factor is True
+    event = AuditEvent.objects.for_tenant(tenant).get(action=AuditAction.SETTINGS_CHANGED)
+    assert event.changes == {"require_two_factor": ["False", "True"]}
+    assert manager_client.get(CUSTOMERS).status_code == 302  # in force at once
+    owner_client.post(reverse("settings_profile"), data)  # saving without a change records nothing
+    assert AuditEvent.objects.for_tenant(tenant).filter(action=AuditAction.SETTINGS_CHANGED).count() == 1

@@ -590,3 +590,32 @@ def test_password_reset_by_email(client, staff, mailoutbox):
 def test_password_reset_for_unknown_address_sends_nothing(client, mailoutbox):
     client.post(reverse("password_reset"), {"email": "nobody@example.jp"})
     assert mailoutbox == []
+
+
+def test_work_is_handed_only_to_members_who_can_do_it(owner_client, owner, staff, viewer, tenant):
+    """A viewer only reads: neither the handover nor a member's removal may give them customers."""
+    CustomerFactory.create_batch(2, tenant=tenant, assigned_staff=staff)
+    response = owner_client.post(
+        reverse("settings_handover"), {"from_user": staff.pk, "to_user": viewer.pk, "confirm": "on"}
+    )
+    assert "to_user" in response.context["form"].errors
+    removal = Membership.objects.for_tenant(tenant).get(user=staff)
+    url = reverse("settings_member_remove", args=[removal.pk])
+    page = owner_client.get(url)
+    assert viewer not in page.context["form"].fields["successor"].queryset
+    owner_client.post(url, {"successor": viewer.pk, "confirm": "on"})
+    assert Membership.objects.for_tenant(tenant).filter(user=staff).exists()
+    assert Customer.objects.for_tenant(tenant).filter(assigned_staff=staff).count() == 2
+    owner_client.post(url, {"successor": owner.pk, "confirm": "on"})
+    assert not Membership.objects.for_tenant(tenant).filter(user=staff).exists()
+    assert Customer.objects.for_tenant(tenant).filter(assigned_staff=owner).count() == 2
+
+
+def test_a_staff_role_in_another_shop_does_not_make_a_viewer_a_successor(tenant, other_tenant, viewer):
+    from crm.roles import Role
+    from crm.selectors import tenant_workers
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(tenant=other_tenant, user=viewer, role=Role.OWNER)
+    assert viewer not in tenant_workers(tenant=tenant)
+    assert viewer in tenant_workers(tenant=other_tenant)
