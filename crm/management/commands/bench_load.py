@@ -440,8 +440,8 @@ class Command(BaseCommand):
             "which PostgreSQL exempts from the policies. Runs alternate off/on per target "
             f"({opts['rounds']} rounds); figures are medians over the rounds. Errors: any status other than "
             "200, plus socket errors. "
-            f"Machine: {os.cpu_count()} cores shared with other work, wrk on the same machine; load "
-            f"average {min(loads):.1f}–{max(loads):.1f} during the runs, so single figures are noisy.\n\n"
+            f"Machine: {os.cpu_count()} cores; wrk, both servers and PostgreSQL run on it together; load "
+            f"average {min(loads):.1f}–{max(loads):.1f} during the runs.\n\n"
             + "\n".join(lines)
             + "\n\n"
             + diff
