@@ -2,9 +2,13 @@
 
 from django.db import migrations, models
 
+from crm.migration_operations import AddIndexOnline, RemoveIndexOnline
+
 
 class Migration(migrations.Migration):
-    # The new covering indexes are built before the old ones go, so no query is ever without one.
+    # The new covering indexes are built before the old ones go, so no query is ever without one; on
+    # PostgreSQL CONCURRENTLY (outside a transaction), so tills keep posting sales while they build.
+    atomic = False
 
     dependencies = [
         ("crm", "0004_auditevent"),
@@ -12,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name="purchase",
             index=models.Index(
                 fields=["tenant", "customer", "date"],
@@ -20,7 +24,7 @@ class Migration(migrations.Migration):
                 name="purchase_tenant_cust_date_cov",
             ),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name="servicerecord",
             index=models.Index(
                 fields=["tenant", "customer", "date"],
@@ -28,11 +32,11 @@ class Migration(migrations.Migration):
                 name="service_tenant_cust_date_cov",
             ),
         ),
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name="purchase",
             name="purchase_tenant_customer_date",
         ),
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name="servicerecord",
             name="service_tenant_customer_date",
         ),
