@@ -12,10 +12,11 @@ the transaction back, as Django's ATOMIC_REQUESTS would.
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django_otp import user_has_device
 
@@ -117,7 +118,7 @@ def _two_factor_required_response(request, membership):
     if user_has_device(request.user, confirmed=True):
         logout(request)
         messages.info(request, _("This shop requires two-factor authentication: log in with your code."))
-        return redirect(f"{reverse('login')}?next={request.path}")
+        return redirect_to_login(request.get_full_path())
     messages.warning(
         request,
         _("%(shop)s requires two-factor authentication for owners and managers. Set it up to continue.")

@@ -69,10 +69,8 @@ def tenant_create(
 
 @transaction.atomic
 def tenant_settings_update(*, tenant: Tenant, fields: list[str], data: dict[str, Any]) -> Tenant:
-    """Change the shop's own settings; a change is recorded in the audit trail with old and new values.
-
-    (Turning two-factor on or off for owners and managers, or the sender address, matters later.)
-    """
+    """Change the shop's own settings; a change is audited with the old and new values (who turned
+    required two-factor off, or changed the sender address, is a question asked later)."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     before = {f: getattr(tenant, f) for f in fields}
     tenant, changed = model_update(instance=tenant, fields=fields, data=data)

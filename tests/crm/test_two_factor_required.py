@@ -53,8 +53,12 @@ def test_a_session_without_the_code_is_logged_out_when_the_person_has_an_authent
     TOTPDevice.objects.create(user=owner, name="authenticator", confirmed=True)
     client = Client()
     client.force_login(owner)  # e.g. logged in before the shop turned the requirement on
-    response = client.get(CUSTOMERS)
+    wanted = CUSTOMERS + "?q=%E5%B1%B1%E7%94%B0&sort=name"  # 山田, as a browser sends it
+    response = client.get(wanted)
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    from urllib.parse import parse_qs, urlsplit
+
+    assert parse_qs(urlsplit(response.url).query)["next"] == [wanted]  # back to the same search
     assert "_auth_user_id" not in client.session
 
 
