@@ -15,12 +15,17 @@ from customers.models import Customer, Vehicle
 from reminders.models import ReminderTemplate
 from reminders.services import unsubscribe_token
 from tests.browser.conftest import login, shot
+from tests.browser.test_layout_and_a11y import UNLABELLED_INPUTS
 from tests.conftest import PASSWORD
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CSP_HEADER = "Content-Security-Policy"
+DANGLING_ARIA_REFERENCES = """() => [...document.querySelectorAll('[aria-describedby], [aria-labelledby]')]
+  .flatMap(el => ['aria-describedby', 'aria-labelledby']
+    .flatMap(attr => (el.getAttribute(attr) || '').split(/\\s+/).filter(Boolean))
+    .filter(id => !document.getElementById(id)))"""
 SLOW = 90_000  # ms: the API documentation loads megabytes of JavaScript, slow on a busy 2-core machine
 
 
@@ -81,6 +86,7 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         ("password_change", "/accounts/password_change/"),
         ("two_factor", "/accounts/two-factor/"),
     ]
+    a11y = []  # dangling aria references and inputs without a label, over every page
     for name, path in pages:
         response = page.goto(page.base + path)
         assert response.status == 200, (path, response.status)
@@ -90,12 +96,17 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         page.wait_for_selector("h1")
         page.wait_for_load_state("networkidle")
         shot(page, f"csp_{name}")
+        # Every aria-describedby / aria-labelledby points at an element on the page (a screen reader
+        # reads nothing for a missing one).
+        a11y += [(path, ref) for ref in page.evaluate(DANGLING_ARIA_REFERENCES)]
+        a11y += [(path, html) for html in page.evaluate(UNLABELLED_INPUTS)]
         if path == "/analytics/":
             # Chart.js drew into its canvases (it needs neither eval nor inline styles).
             drawn = page.eval_on_selector_all(
                 "canvas[data-chart]", "cs => cs.filter(c => c.width > 0).length"
             )
             assert drawn >= 1
+    assert a11y == []
     # The public unsubscribe page has its own layout.
     token = unsubscribe_token(tenant_id=tenant.pk, customer_id=customer.pk)
     response = page.goto(page.base + f"/u/{token}/")
