@@ -2,7 +2,7 @@
 
 Every value comes from one `random.Random` seeded by (seed, kind, stream), and every date is relative
 to `today`, so the same seed on the same day gives the same data. Rows are generated in Python and
-written with `crm.bulk.bulk_insert` (COPY on PostgreSQL), never one `save()` per row: 100,000
+written with `crm.db.bulk.bulk_insert` (COPY on PostgreSQL), never one `save()` per row: 100,000
 customers with about a million purchase and service rows load in well under two minutes.
 
 Customer archetypes give a believable mix for RFM and churn: one-time buyers, repeat customers,
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from crm.bulk import analyze_tables, bulk_insert, next_id, reset_sequences
+from crm.db.bulk import analyze_tables, bulk_insert, next_id, reset_sequences
 from crm.models import Tenant
 from customers.models import (
     Customer,
