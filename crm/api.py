@@ -51,10 +51,10 @@ from crm.api_auth import (  # re-exported: apps import everything API-related fr
     effective_role,
 )
 from crm.api_schema import IDEMPOTENCY_HEADER, ErrorSerializer, KizunaAutoSchema
-from crm.audit import audit_record
 from crm.csvsafe import csv_response
 from crm.models import AuditAction, IdempotentRequest
 from crm.roles import EDIT_CUSTOMERS, Role
+from crm.security.audit import audit_record
 from crm.selectors import tenant_users
 
 __all__ = [

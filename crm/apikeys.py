@@ -10,9 +10,9 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from crm.audit import audit_record
 from crm.models import ApiKey, ApiKeyScope, AuditAction, Tenant, User
 from crm.rls import set_db_api_key_hash, set_db_tenant
+from crm.security.audit import audit_record
 
 KEY_PREFIX = "kzn_"
 PREFIX_SHOWN = 12  # "kzn_" + 8 random characters: enough to tell keys apart in a list, useless to guess

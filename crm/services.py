@@ -9,11 +9,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record
 from crm.errors import ApplicationError
 from crm.models import AuditAction, Membership, Tenant, User
 from crm.rls import tenant_context
 from crm.roles import Role
+from crm.security.audit import audit_record
 from crm.selectors import MemberWorkload, member_workload, tenant_workers
 
 

@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "crm.middleware.ActiveTenantMiddleware",
-    "crm.audit.AuditRequestMiddleware",  # who and from where, for the audit trail
+    "crm.security.audit.AuditRequestMiddleware",  # who and from where, for the audit trail
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm.middleware.TwoFactorRequiredMiddleware",  # a shop may require two-factor of owners/managers
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -321,13 +321,13 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
+AXES_LOCKOUT_CALLABLE = "crm.security.lockout.lockout_response"
 AXES_VERBOSE = False  # its log lines name the e-mail address tried
 # Login records (e-mail address, IP, user agent) are personal data: deleted after this many days by a
 # daily beat job (crm.tasks.prune_login_records). Must stay longer than the cool-off.
 LOGIN_RECORD_RETENTION_DAYS = env.int("LOGIN_RECORD_RETENTION_DAYS", default=90)
-AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
-AXES_USERNAME_CALLABLE = "crm.security.login_username"
+AXES_CLIENT_IP_CALLABLE = "crm.security.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "crm.security.lockout.login_username"
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 
@@ -345,8 +345,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Personal data never reaches a log line: e-mail addresses and phone numbers are masked and model
-    # instances passed as arguments are logged as "<Customer 12>" (crm/logredact.py).
-    "filters": {"redact_pii": {"()": "crm.logredact.RedactPersonalData"}},
+    # instances passed as arguments are logged as "<Customer 12>" (crm/security/logredact.py).
+    "filters": {"redact_pii": {"()": "crm.security.logredact.RedactPersonalData"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_pii"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {

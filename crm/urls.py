@@ -5,7 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from crm import twofactor, views
+from crm import views
+from crm.security import twofactor
 
 # Redoc styles itself with injected <style> elements and searches in a blob: worker: the one page
 # whose policy allows inline styles (scripts stay 'self' only).

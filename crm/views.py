@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.apikeys import api_key_create, api_key_revoke
-from crm.audit import audit_record
 from crm.csvsafe import csv_response
 from crm.errors import ApplicationError
 from crm.forms import (
@@ -35,9 +34,10 @@ from crm.middleware import activate_tenant
 from crm.models import ApiKey, AuditAction, Membership, Tenant, User
 from crm.permissions import tenant_view
 from crm.roles import MANAGE_TENANT, Role
+from crm.security.audit import audit_record
+from crm.security.twofactor import begin_second_step
 from crm.selectors import audit_events, member_workload, membership_get, tenant_members, tenant_users
 from crm.services import membership_create, membership_remove, membership_set_role, tenant_settings_update
-from crm.twofactor import begin_second_step
 from customers.models import Customer, Handover
 from customers.services import customers_handover
 
@@ -47,7 +47,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
-        # A person with an authenticator app logs in only after the code step (crm/twofactor.py).
+        # A person with an authenticator app logs in only after the code step (crm/security/twofactor.py).
         second_step = begin_second_step(self.request, form.get_user(), self.get_success_url())
         return second_step or super().form_valid(form)
 

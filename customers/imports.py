@@ -793,8 +793,8 @@ def import_job_create(*, tenant: Tenant, kind: str, upload, skip_invalid: bool =
     job.file.save(getattr(upload, "name", None) or f"{kind}.csv", upload, save=False)
     job.full_clean()
     job.save()
-    from crm.audit import audit_record
     from crm.models import AuditAction
+    from crm.security.audit import audit_record
 
     audit_record(
         tenant=tenant,

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record, field_changes
 from crm.errors import ApplicationError
 from crm.models import AuditAction, Tenant, User
+from crm.security.audit import audit_record, field_changes
 from crm.selectors import tenant_users, tenant_workers
 from crm.services import model_update
 from customers.models import (

@@ -11,9 +11,9 @@ from django.db.utils import DatabaseError
 from django.urls import reverse
 
 from crm.apikeys import api_key_create, api_key_revoke
-from crm.audit import CHANGED, client_ip, field_changes
 from crm.models import AuditAction, AuditEvent, AuditImmutableError, Membership
 from crm.roles import Role
+from crm.security.audit import CHANGED, client_ip, field_changes
 from crm.services import membership_create, membership_set_role
 from customers.models import Consent
 from customers.services import customer_create, customer_set_consent, customer_update, customers_handover
@@ -93,7 +93,7 @@ def test_deleting_a_tenant_deletes_its_trail_only(tenant, other_tenant):
 
 @pytest.mark.postgres
 def test_purge_permission_does_not_reach_another_tenant(tenant, other_tenant):
-    from crm.audit import PURGE_SETTING
+    from crm.security.audit import PURGE_SETTING
 
     _event(other_tenant, AuditAction.CUSTOMER_CREATED)
 
@@ -116,7 +116,7 @@ def test_field_changes_hide_personal_values():
 def test_customer_create_update_and_consent_are_audited_without_personal_values(tenant, owner, rf):
     request = rf.post("/", REMOTE_ADDR="203.0.113.7")
     request.user = owner
-    from crm.audit import _current_request
+    from crm.security.audit import _current_request
 
     token = _current_request.set(request)
     try:

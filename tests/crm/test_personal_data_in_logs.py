@@ -22,7 +22,7 @@ from django.db import IntegrityError
 from django.test import Client
 from django.utils import timezone
 
-from crm.logredact import EMAIL_MASK, PHONE_MASK, RedactPersonalData, redact
+from crm.security.logredact import EMAIL_MASK, PHONE_MASK, RedactPersonalData, redact
 from customers.imports import import_job_create
 from customers.tasks import import_csv_task
 from reminders.dispatch import reminders_claim_due
