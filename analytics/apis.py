@@ -27,8 +27,8 @@ from analytics.serializers import (
 )
 from crm.api import IdFilter, TenantReadOnlyViewSet
 from crm.api_auth import TenantRolePermission
-from crm.roles import VIEW_ALL_ANALYTICS, Role, role_at_least
 from crm.selectors import tenant_users
+from crm.tenancy.roles import VIEW_ALL_ANALYTICS, Role, role_at_least
 
 
 def _json_safe(value):

@@ -24,8 +24,8 @@ from analytics import selectors
 from analytics.models import SCORED_SEGMENTS, Segment
 from analytics.services import analytics_settings_get, analytics_settings_update
 from crm.csvsafe import csv_response
-from crm.permissions import tenant_view
-from crm.roles import EDIT_RULES, VIEW_ALL_ANALYTICS, Role
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_RULES, VIEW_ALL_ANALYTICS, Role
 
 
 def _pct(value):

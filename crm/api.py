@@ -7,8 +7,8 @@ Every app's `apis.py` builds on `TenantModelViewSet`. The rules it enforces, so 
   `scope_queryset()`, which only ever receives the scoped one (the idea of PostHog's
   `posthog/api/routing.py`). Declaring `queryset` or overriding `get_queryset` raises at import time.
 * **The tenant comes from the credential**: an API key belongs to exactly one tenant; a person's
-  session carries the tenant chosen in the dashboard (`crm.middleware`). Never from the request body.
-* **Roles**: reading needs `read_role`, writing needs `write_role` (see crm/roles.py). A read-scoped
+  session carries the tenant chosen in the dashboard (`crm.tenancy.middleware`). Never from the request body.
+* **Roles**: reading needs `read_role`, writing needs `write_role` (see crm/tenancy/roles.py). A read-scoped
   key acts as a viewer, a write-scoped key as staff; keys never get manager or owner rights.
 * **Cursor paging** in a stable order (`updated_at`, `id`), so `updated_since` + paging lets an
   integration sync incrementally without missing or repeating rows.
@@ -53,9 +53,9 @@ from crm.api_auth import (  # re-exported: apps import everything API-related fr
 from crm.api_schema import IDEMPOTENCY_HEADER, ErrorSerializer, KizunaAutoSchema
 from crm.csvsafe import csv_response
 from crm.models import AuditAction, IdempotentRequest
-from crm.roles import EDIT_CUSTOMERS, Role
 from crm.security.audit import audit_record
 from crm.selectors import tenant_users
+from crm.tenancy.roles import EDIT_CUSTOMERS, Role
 
 __all__ = [
     "SAFE_METHODS",

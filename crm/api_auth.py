@@ -16,7 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from crm.apikeys import api_key_authenticate
 from crm.models import ApiKey, ApiKeyScope
-from crm.roles import EDIT_CUSTOMERS, Role, role_at_least
+from crm.tenancy.roles import EDIT_CUSTOMERS, Role, role_at_least
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

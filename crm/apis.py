@@ -7,9 +7,9 @@ from rest_framework import mixins
 
 from crm.api import IdFilter, TenantGenericViewSet, UtcDateTimeFilter
 from crm.models import AuditAction, AuditEvent, Membership
-from crm.roles import MANAGE_TENANT, Role
 from crm.serializers import AuditEventSerializer, MembershipSerializer
 from crm.services import membership_set_role
+from crm.tenancy.roles import MANAGE_TENANT, Role
 
 
 class MembershipFilter(filters.FilterSet):

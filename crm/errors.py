@@ -16,7 +16,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from crm.tenancy import UnscopedQueryError
+from crm.tenancy.scoping import UnscopedQueryError
 
 
 class ApplicationError(Exception):

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import ApiKeyScope, AuditAction, Tenant, User
-from crm.roles import Role
 from crm.selectors import tenant_users, tenant_workers
+from crm.tenancy.roles import Role
 
 TENANT_PROFILE_FIELDS = [
     "name",

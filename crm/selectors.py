@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.http import Http404
 
 from crm.models import AuditEvent, Membership, Tenant, User
-from crm.roles import Role
+from crm.tenancy.roles import Role
 
 
 def memberships_of_user(*, user: User):

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from crm.models import AuditEvent, Membership
-from crm.roles import Role
+from crm.tenancy.roles import Role
 
 
 class MembershipSerializer(serializers.ModelSerializer):

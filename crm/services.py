@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 
 from crm.errors import ApplicationError
 from crm.models import AuditAction, Membership, Tenant, User
-from crm.rls import tenant_context
-from crm.roles import Role
 from crm.security.audit import audit_record
 from crm.selectors import MemberWorkload, member_workload, tenant_workers
+from crm.tenancy.rls import tenant_context
+from crm.tenancy.roles import Role
 
 
 def model_update(
@@ -58,7 +58,7 @@ def tenant_create(
     owner = User.objects.filter(email__iexact=owner_email).first()
     if owner is None:
         owner = User.objects.create_user(email=owner_email, password=owner_password)
-    # The new tenant's rows may only be written with it as the database tenant (crm.rls); the
+    # The new tenant's rows may only be written with it as the database tenant (crm.tenancy.rls); the
     # caller's tenant, if any, comes back afterwards.
     with tenant_context(tenant.pk):
         membership_create(tenant=tenant, user=owner, role=Role.OWNER)

@@ -71,10 +71,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "crm.middleware.ActiveTenantMiddleware",
+    "crm.tenancy.middleware.ActiveTenantMiddleware",
     "crm.security.audit.AuditRequestMiddleware",  # who and from where, for the audit trail
     "django.contrib.messages.middleware.MessageMiddleware",
-    "crm.middleware.TwoFactorRequiredMiddleware",  # a shop may require two-factor of owners/managers
+    "crm.tenancy.middleware.TwoFactorRequiredMiddleware",  # a shop may require two-factor of owners/managers
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that it sees the login view's failure and answers with the lockout page.
@@ -95,7 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "crm.context_processors.tenancy",
+                "crm.tenancy.context_processors.tenancy",
             ],
         },
     },
@@ -115,7 +115,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
-# Row-level security (crm/rls.py, docs/architecture.md): DATABASE_URL is the application role, which
+# Row-level security (crm/tenancy/rls.py, docs/architecture.md): DATABASE_URL is the application role, which
 # must not bypass RLS; `manage.py migrate` connects with DATABASE_OWNER_URL's credentials when set.
 DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
 # Silences only the "role could bypass RLS" check (kizuna.E001). The test settings set it because the

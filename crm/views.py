@@ -30,14 +30,14 @@ from crm.forms import (
     MemberRoleForm,
     TenantProfileForm,
 )
-from crm.middleware import activate_tenant
 from crm.models import ApiKey, AuditAction, Membership, Tenant, User
-from crm.permissions import tenant_view
-from crm.roles import MANAGE_TENANT, Role
 from crm.security.audit import audit_record
 from crm.security.twofactor import begin_second_step
 from crm.selectors import audit_events, member_workload, membership_get, tenant_members, tenant_users
 from crm.services import membership_create, membership_remove, membership_set_role, tenant_settings_update
+from crm.tenancy.middleware import activate_tenant
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import MANAGE_TENANT, Role
 from customers.models import Customer, Handover
 from customers.services import customers_handover
 

@@ -26,8 +26,8 @@ from crm.api import (
 )
 from crm.csvsafe import csv_response
 from crm.errors import ApplicationError
-from crm.roles import Role, role_at_least
 from crm.services import model_update
+from crm.tenancy.roles import Role, role_at_least
 from customers import services
 from customers.imports import import_job_create, run_import
 from customers.models import (

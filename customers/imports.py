@@ -33,8 +33,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Tenant
-from crm.rls import tenant_context
 from crm.selectors import tenant_users
+from crm.tenancy.rls import tenant_context
 from customers.models import (
     Consent,
     Customer,
@@ -769,8 +769,8 @@ def _write_progress(*, tenant_id: int, job_id: int, rows: int) -> None:
     side = connections.create_connection(DEFAULT_DB_ALIAS)
     try:
         with side.cursor() as cursor:
-            # Its own short transaction, with the tenant set in it: row-level security (crm.rls) applies
-            # to this connection too, and a transaction-local setting cannot outlive it.
+            # Its own short transaction, with the tenant set in it: row-level security (crm.tenancy.rls)
+            # applies to this connection too, and a transaction-local setting cannot outlive it.
             cursor.execute("BEGIN")
             cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
             cursor.execute(
@@ -813,7 +813,7 @@ def import_job_run(*, tenant: Tenant, job_id: int) -> ImportReport | None:
     from customers.models import ImportJob, ImportStatus
 
     # Several commits on purpose (the claim, the import, the outcome), so each one sets the tenant for
-    # row-level security itself (crm.rls); the caller must not wrap this in one transaction.
+    # row-level security itself (crm.tenancy.rls); the caller must not wrap this in one transaction.
     with tenant_context(tenant.pk):
         claimed = (
             ImportJob.objects.for_tenant(tenant)

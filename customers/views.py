@@ -26,9 +26,9 @@ from django.views.decorators.http import require_POST
 from crm.csvsafe import csv_response
 from crm.errors import ApplicationError
 from crm.models import AuditAction
-from crm.permissions import tenant_view
-from crm.roles import EDIT_CUSTOMERS
 from crm.security.audit import audit_record
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_CUSTOMERS
 from customers import forms
 from customers.imports import KIND_SPECS, detect_encoding, import_job_create, run_import
 from customers.models import (

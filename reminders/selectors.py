@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
 from reminders.models import Reminder, ReminderRule, ReminderTemplate

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from crm.models import Tenant
-from crm.rls import TENANT_SETTING, set_db_tenant
+from crm.tenancy.rls import TENANT_SETTING, set_db_tenant
 from customers.models import Purchase, ServiceKind, ServiceRecord
 from interactions.models import Channel, Direction, Interaction, InteractionSource, Topic
 from reminders.models import Reminder, ReminderStatus, ReminderStep, ReminderTemplate, RuleKind

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from crm.errors import ApplicationError
 from crm.models import Tenant
-from crm.rls import tenant_context
 from crm.services import model_update
+from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
 from reminders.models import (
     Language,

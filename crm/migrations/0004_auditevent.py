@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from crm.rls import EnableTenantRLS
+from crm.tenancy.rls import EnableTenantRLS
 
 # Append-only in the database too: UPDATE is always refused; DELETE only for rows of a tenant that
 # is itself being deleted (crm.security.audit sets `kizuna.audit_purge_tenants` in that transaction); TRUNCATE

@@ -171,6 +171,6 @@ def test_list_query_count_does_not_grow_with_page_size(tenant, api):
 
     for path in ["customers", "vehicles", "purchases", "service-records", "deals", "interactions"]:
         assert counts[(path, 30)] == counts[(path, 2)], (path, counts)
-    # 6, plus the two row-level-security settings of a key request (crm.rls): the key's hash before
+    # 6, plus the two row-level-security settings of a key request (crm.tenancy.rls): the key's hash before
     # the lookup, the key's tenant after it.
     assert counts[("customers", 30)] <= 8

@@ -18,7 +18,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.imports import KIND_SPECS, KINDS, ImportReport, RowError, run_import
 from customers.models import Customer, CustomerTag, Household, Purchase, ServiceRecord, Tag, Vehicle
 from tests.factories import CustomerFactory, VehicleFactory

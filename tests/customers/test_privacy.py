@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import AuditAction, AuditEvent, IdempotentRequest
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 from customers.models import Consent, Customer, Purchase, ServiceRecord
 from customers.privacy import customer_erase, customer_export_personal_data
 from customers.services import customer_set_consent, customer_set_tags

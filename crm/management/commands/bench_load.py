@@ -48,9 +48,9 @@ from django.utils import timezone
 
 from crm.apikeys import api_key_create
 from crm.localports import free_port, wait_for_port
-from crm.middleware import SESSION_KEY as TENANT_SESSION_KEY
 from crm.models import ApiKey, Membership, Tenant
-from crm.roles import Role
+from crm.tenancy.middleware import SESSION_KEY as TENANT_SESSION_KEY
+from crm.tenancy.roles import Role
 from customers import demo
 from customers.management.commands.seed_demo import Command as SeedDemoCommand
 from customers.models import Customer
