@@ -25,8 +25,9 @@ from analytics.serializers import (
     KpiQuerySerializer,
     MonthQuerySerializer,
 )
-from crm.api import IdFilter, TenantReadOnlyViewSet
-from crm.api_auth import TenantRolePermission
+from crm.api.filters import IdFilter
+from crm.api.permissions import TenantRolePermission
+from crm.api.viewsets import TenantReadOnlyViewSet
 from crm.selectors import tenant_users
 from crm.tenancy.roles import VIEW_ALL_ANALYTICS, Role, role_at_least
 

@@ -5,7 +5,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from crm.api import IdFilter, TenantGenericViewSet, UtcDateTimeFilter
+from crm.api.filters import IdFilter, UtcDateTimeFilter
+from crm.api.viewsets import TenantGenericViewSet
 from crm.models import AuditAction, AuditEvent, Membership
 from crm.serializers import AuditEventSerializer, MembershipSerializer
 from crm.services import membership_set_role

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import AuditAction, Membership, Tenant, User
 from crm.security.audit import audit_record
 from crm.selectors import MemberWorkload, member_workload, tenant_workers

@@ -163,7 +163,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 OUTBOX_DIR = VAR_DIR / "outbox"
 EMAIL_URL = env("EMAIL_URL", default="outbox://")
 if EMAIL_URL == "outbox://":
-    EMAIL_BACKEND = "crm.mail.OutboxEmailBackend"
+    EMAIL_BACKEND = "crm.common.mail.OutboxEmailBackend"
 elif EMAIL_URL == "locmem://":
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 else:
@@ -229,22 +229,22 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     # Integrations send `Authorization: Bearer <key>`; people use their dashboard session (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "crm.api_auth.ApiKeyAuthentication",
+        "crm.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["crm.api_auth.TenantRolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.TenantRolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "crm.api_auth.StableCursorPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["crm.api_auth.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.StableCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Integrations send JSON; the CSV import endpoint declares multipart itself.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_METADATA_CLASS": "crm.api_auth.SchemaPointerMetadata",
-    "DEFAULT_SCHEMA_CLASS": "crm.api_schema.KizunaAutoSchema",
-    "EXCEPTION_HANDLER": "crm.errors.api_exception_handler",
+    "DEFAULT_METADATA_CLASS": "crm.api.metadata.SchemaPointerMetadata",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.KizunaAutoSchema",
+    "EXCEPTION_HANDLER": "crm.api.exceptions.api_exception_handler",
     "UNICODE_JSON": True,
 }
 if DEBUG:

@@ -17,9 +17,9 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_en
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from crm.apikeys import api_key_create, api_key_revoke
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
+from crm.api.keys import api_key_create, api_key_revoke
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
 from crm.forms import (
     TENANT_PROFILE_FIELDS,
     ApiKeyForm,

@@ -9,8 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
 from crm.tenancy.permissions import tenant_view
 from crm.tenancy.roles import Role
 from customers.forms import ErasureForm

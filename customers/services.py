@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import AuditAction, Tenant, User
 from crm.security.audit import audit_record, field_changes
 from crm.selectors import tenant_users, tenant_workers

@@ -23,8 +23,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
 from crm.models import AuditAction
 from crm.security.audit import audit_record
 from crm.tenancy.permissions import tenant_view

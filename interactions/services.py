@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import Tenant, User
 from crm.services import model_update
 from interactions.models import CallTask, CallTaskStatus, Deal, DealStage, Interaction

@@ -9,7 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api import IdFilter, TenantModelViewSet, TenantReadOnlyViewSet, UpdatedSinceFilterSet
+from crm.api.filters import IdFilter, UpdatedSinceFilterSet
+from crm.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from crm.tenancy.roles import EDIT_CUSTOMERS, EDIT_RULES
 from reminders import services
 from reminders.models import Language, Reminder, ReminderRule, ReminderStatus, ReminderTemplate, RuleKind

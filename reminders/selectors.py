@@ -68,7 +68,7 @@ def reminder_call_tasks(*, tenant: Tenant, status: str = CallTaskStatus.OPEN) ->
     return qs.order_by("due_date", "id")
 
 
-# --- the embedded outbox (.eml files written by crm.mail.OutboxEmailBackend) ----------------------
+# --- the embedded outbox (.eml files written by crm.common.mail.OutboxEmailBackend) ----------------------
 def _parse(path: Path):
     with path.open("rb") as fh:
         return BytesParser(policy=policy.default).parse(fh)

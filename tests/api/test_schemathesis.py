@@ -14,7 +14,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.wsgi import application
 from tests.factories import (
     CallTaskFactory,

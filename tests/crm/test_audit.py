@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.urls import reverse
 
-from crm.apikeys import api_key_create, api_key_revoke
+from crm.api.keys import api_key_create, api_key_revoke
 from crm.models import AuditAction, AuditEvent, AuditImmutableError, Membership
 from crm.security.audit import CHANGED, client_ip, field_changes
 from crm.services import membership_create, membership_set_role
@@ -289,7 +289,7 @@ def test_only_owners_see_the_audit_log(request, client_name, trail):
 def test_audit_api_is_for_owners_of_the_tenant_only(tenant, owner, other_owner, trail):
     from rest_framework.test import APIClient
 
-    from crm.apikeys import api_key_create as create_key
+    from crm.api.keys import api_key_create as create_key
 
     owner_api = APIClient()
     owner_api.force_login(owner)

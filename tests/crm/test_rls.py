@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.models import Tenant
 from crm.tenancy.checks import check_tenant_rls, tenant_tables
 from crm.tenancy.dbroles import DEFAULT_APP_ROLE, create_app_role_sql, grant_app_role_sql

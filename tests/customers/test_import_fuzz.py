@@ -268,7 +268,7 @@ def test_import_endpoint_answers_2xx_or_4xx(
 
 @pytest.fixture
 def write_key_client(tenant, owner, settings):
-    from crm.apikeys import api_key_create
+    from crm.api.keys import api_key_create
     from tests.api.conftest import key_client
 
     settings.KIZUNA_API_RATE = "100000/min"

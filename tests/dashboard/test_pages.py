@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import ApiKey, AuditAction, AuditEvent, Membership
 from crm.services import membership_remove
 from customers.models import Consent, Customer, CustomerTag, Handover, ServiceRecord

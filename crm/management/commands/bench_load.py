@@ -46,7 +46,7 @@ from django.db import connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.localports import free_port, wait_for_port
 from crm.models import ApiKey, Membership, Tenant
 from crm.tenancy.middleware import SESSION_KEY as TENANT_SESSION_KEY

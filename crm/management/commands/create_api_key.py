@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.models import ApiKeyScope, Tenant
 from crm.tenancy.rls import tenant_context
 

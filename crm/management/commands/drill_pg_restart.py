@@ -37,7 +37,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.management.commands.bench_load import _free_port, _replace_section, _wait_for, _with_user
 from crm.services import tenant_create
 from customers.models import Customer

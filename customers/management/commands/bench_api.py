@@ -31,7 +31,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.localports import free_port, wait_for_port
 from crm.models import Tenant
 from crm.services import tenant_create
