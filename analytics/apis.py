@@ -28,8 +28,8 @@ from analytics.serializers import (
 from crm.api.filters import IdFilter
 from crm.api.permissions import TenantRolePermission
 from crm.api.viewsets import TenantReadOnlyViewSet
-from crm.selectors import tenant_users
 from crm.tenancy.roles import VIEW_ALL_ANALYTICS, Role, role_at_least
+from crm.tenancy.selectors import tenant_users
 
 
 def _json_safe(value):

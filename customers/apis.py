@@ -24,7 +24,7 @@ from crm.api.viewsets import (
 )
 from crm.common.csvsafe import csv_response
 from crm.common.errors import ApplicationError
-from crm.services import model_update
+from crm.common.services import model_update
 from crm.tenancy.roles import Role, role_at_least
 from customers import services
 from customers.imports import import_job_create, run_import

@@ -33,8 +33,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Tenant
-from crm.selectors import tenant_users
 from crm.tenancy.rls import tenant_context
+from crm.tenancy.selectors import tenant_users
 from customers.models import (
     Consent,
     Customer,

@@ -8,7 +8,7 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Replace, Upper
 from django.shortcuts import get_object_or_404
 
-from crm.models import Tenant
+from crm.models import Tenant, User
 from customers.models import Customer, Household, Purchase, PurchaseCategory, ServiceRecord, Vehicle
 
 
@@ -110,3 +110,8 @@ def service_record_get(*, tenant: Tenant, pk: int) -> ServiceRecord:
 
 def purchase_categories(*, tenant: Tenant) -> QuerySet[PurchaseCategory]:
     return PurchaseCategory.objects.for_tenant(tenant)
+
+
+def customers_assigned_count(*, tenant: Tenant, user: User) -> int:
+    """Customers `user` looks after in `tenant` (a member's work, counted for crm.tenancy.handover)."""
+    return Customer.objects.for_tenant(tenant).filter(assigned_staff=user).count()

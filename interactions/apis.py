@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from crm.api.authentication import ApiKeyUser
 from crm.api.filters import IdFilter, UpdatedSinceFilterSet, UtcDateTimeFromToRangeFilter
 from crm.api.viewsets import TenantModelViewSet
-from crm.services import model_update
+from crm.common.services import model_update
 from interactions import services
 from interactions.models import (
     CallTask,

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.common.errors import ApplicationError
+from crm.common.services import model_update
 from crm.models import Tenant
-from crm.services import model_update
 from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
 from reminders.models import (

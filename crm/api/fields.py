@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.selectors import tenant_users
+from crm.tenancy.selectors import tenant_users
 
 
 class TenantRelatedField(serializers.PrimaryKeyRelatedField):

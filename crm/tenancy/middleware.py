@@ -20,9 +20,9 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django_otp import user_has_device
 
-from crm.selectors import memberships_of_user
 from crm.tenancy.rls import set_db_tenant, set_db_user, tenant_context
 from crm.tenancy.roles import Role
+from crm.tenancy.selectors import memberships_of_user
 
 SESSION_KEY = "active_tenant_id"
 

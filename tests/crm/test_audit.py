@@ -13,8 +13,8 @@ from django.urls import reverse
 from crm.api.keys import api_key_create, api_key_revoke
 from crm.models import AuditAction, AuditEvent, AuditImmutableError, Membership
 from crm.security.audit import CHANGED, client_ip, field_changes
-from crm.services import membership_create, membership_set_role
 from crm.tenancy.roles import Role
+from crm.tenancy.services import membership_create, membership_set_role
 from customers.models import Consent
 from customers.services import customer_create, customer_set_consent, customer_update, customers_handover
 from tests.factories import CustomerFactory, UserFactory

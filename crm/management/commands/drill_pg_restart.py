@@ -39,7 +39,7 @@ from django.db import connection
 
 from crm.api.keys import api_key_create
 from crm.management.commands.bench_load import _free_port, _replace_section, _wait_for, _with_user
-from crm.services import tenant_create
+from crm.tenancy.services import tenant_create
 from customers.models import Customer
 
 SECTION = "## PostgreSQL restart under API load"

@@ -34,7 +34,7 @@ from django.test.utils import CaptureQueriesContext
 from crm.api.keys import api_key_create
 from crm.localports import free_port, wait_for_port
 from crm.models import Tenant
-from crm.services import tenant_create
+from crm.tenancy.services import tenant_create
 from customers.imports import run_import
 from customers.models import Customer
 

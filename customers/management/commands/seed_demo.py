@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from analytics.services import analytics_refresh_tenant
 from crm.models import Membership, Tenant, User
-from crm.services import membership_create, tenant_create
 from crm.tenancy.rls import tenant_context
 from crm.tenancy.roles import Role
+from crm.tenancy.services import membership_create, tenant_create
 from customers.demo import DEMO_TENANTS, demo_users, seed_tenant
 from customers.models import Customer
 from reminders.planner import plan_reminders
