@@ -65,13 +65,14 @@ class IdempotentPostMixin:
                 response = handler(request, *args, **kwargs)
             except Exception as exc:
                 response = self.handle_exception(exc)
-            if response.status_code >= 500 or response.status_code == 429:
-                # Not an answer worth replaying: let the client retry for real.
+            body = json.dumps(response.data, default=str)
+            # Not an answer worth replaying (let the client retry for real), or one PostgreSQL's jsonb
+            # cannot hold: a NUL character, e.g. an uploaded binary file echoed in an import report.
+            if response.status_code >= 500 or response.status_code == 429 or "\\u0000" in body:
                 IdempotentRequest.objects.for_tenant(self.tenant).filter(pk=record.pk).delete()
             else:
                 IdempotentRequest.objects.for_tenant(self.tenant).filter(pk=record.pk).update(
-                    response_status=response.status_code,
-                    response_body=json.loads(json.dumps(response.data, default=str)),
+                    response_status=response.status_code, response_body=json.loads(body)
                 )
             return response
 

@@ -62,6 +62,19 @@ def test_a_validation_error_is_replayed_too(tenant, api):
     assert IdempotentRequest.objects.for_tenant(tenant).get(key="bad").response_status == 400
 
 
+def test_an_answer_postgresql_cannot_store_is_given_but_not_kept(tenant, api):
+    """An import report echoing a NUL byte of a binary upload: jsonb cannot hold it, so it is not kept."""
+    upload = io.BytesIO(b"RIFF\x1a\x00\x00\x00WEBP\n1,2\n")
+    upload.name = "file.webp"
+    data = {"kind": "purchases", "file": upload, "dry_run": "true"}
+
+    response = api.post("/api/v1/imports/", data, format="multipart", HTTP_IDEMPOTENCY_KEY="nul")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["column"].startswith("RIFF\x1a\x00")
+    assert not IdempotentRequest.objects.for_tenant(tenant).exists()
+
+
 def test_post_without_key_is_not_recorded(tenant, api):
     api.post("/api/v1/customers/", {"family_name": "佐藤"}, format="json")
     api.post("/api/v1/customers/", {"family_name": "佐藤"}, format="json")
