@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -143,8 +144,9 @@ class Command(BaseCommand):
             "KIZUNA_API_RATE": "100000000/min",
             "CONN_MAX_AGE": "60",
             "DEBUG": "false",
-            # Production mode refuses the embedded key; the loopback benchmark speaks plain HTTP.
-            "SECRET_KEY": settings.SECRET_KEY,
+            # Production mode refuses the embedded key (API keys are plain hashes, sessions are not used:
+            # any key serves); the loopback benchmark speaks plain HTTP.
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "WARNING",
         }

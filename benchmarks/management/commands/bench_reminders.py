@@ -113,9 +113,9 @@ class Command(BaseCommand):
             c.execute(
                 "INSERT INTO crm_tenant (slug, name, time_zone, currency, sender_email, sender_name, phone, "
                 "address, send_window_start, send_window_end, six_month_check_enabled, churn_horizon_months, "
-                "created_at) SELECT %s || lpad(g::text, 4, '0'), 'Bench ' || g, 'Asia/Tokyo', 'JPY', "
-                "'info@bench' || g || '.test', '', '03-0000-0000', '東京都', '09:00', '19:00', g %% 2 = 0, "
-                "18, now() "
+                "require_two_factor, created_at) SELECT %s || lpad(g::text, 4, '0'), 'Bench ' || g, "
+                "'Asia/Tokyo', 'JPY', 'info@bench' || g || '.test', '', '03-0000-0000', '東京都', '09:00', "
+                "'19:00', g %% 2 = 0, 18, false, now() "
                 "FROM generate_series(1, %s) g",
                 [PREFIX, n_tenants],
             )
