@@ -1,5 +1,6 @@
 # ruff: noqa: S608 -- SQL text is built from model _meta names and fixed fragments; every value is bound.
-"""`python manage.py bench_analytics [--transactions 1000000] [--scaling] [--write-docs]` (PostgreSQL).
+"""`python manage.py bench_analytics --settings=benchmarks.settings [--transactions 1000000] [--scaling]`
+(PostgreSQL).
 
 Generates a dedicated tenant `bench-analytics` with transactions ÷ 10 customers and the given number
 of purchases (2% refunds) over five years, with INSERT … SELECT generate_series (deterministic via

@@ -14,7 +14,7 @@ versus off. Figures go into docs/reliability.md ("## Load"); `benchmarks/load.sh
 
 Run it as a superuser on a database of its own, under the shared benchmark lock:
 `DATABASE_URL=postgres://postgres@127.0.0.1:5432/kizuna_load flock /tmp/kizuna-bench.lock
-python manage.py bench_load`.
+python manage.py bench_load --settings=benchmarks.settings`.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ from django.db import connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from benchmarks.localports import free_port, wait_for_port
 from crm.apikeys import api_key_create
-from crm.localports import free_port, wait_for_port
 from crm.middleware import SESSION_KEY as TENANT_SESSION_KEY
 from crm.models import ApiKey, Membership, Tenant
 from crm.roles import Role
@@ -66,7 +66,7 @@ KEY_NAME = "bench-load"
 SEED_BATCH = 50  # tenants per transaction while seeding
 IDS_PER_TENANT = 20  # customers per tenant that the detail pages pick from
 SECTION = "## Load"
-LUA = Path(__file__).resolve().parents[3] / "benchmarks" / "load.lua"
+LUA = Path(__file__).resolve().parents[2] / "load.lua"
 # Benchmark owners never log in with a password: a cheap hasher keeps seeding 1,000 of them fast.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -288,7 +288,7 @@ class Command(BaseCommand):
         port = free_port()
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "crm.settings",
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             "DATABASE_URL": url,
             "DATABASE_OWNER_URL": "",
             "SECRET_KEY": secret_key,
@@ -427,8 +427,9 @@ class Command(BaseCommand):
         text = (
             f"{SECTION}\n\n"
             "Command: `benchmarks/load.sh` (creates `kizuna_load`, migrates, then "
-            "`flock /tmp/kizuna-bench.lock python manage.py bench_load`; "
-            "crm/management/commands/bench_load.py, benchmarks/load.lua).\n\n"
+            "`flock /tmp/kizuna-bench.lock .venv/bin/python manage.py bench_load "
+            "--settings=benchmarks.settings`; "
+            "benchmarks/management/commands/bench_load.py, benchmarks/load.lua).\n\n"
             f"Run of {today}: {opts['tenants']:,} tenants × {opts['customers']} customers "
             "(seed_demo's generator), "
             f"gunicorn {opts['workers']} sync workers per server, CONN_MAX_AGE 60, wrk 2 threads × "

@@ -37,8 +37,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from benchmarks.localports import free_port, wait_for_port
+from benchmarks.management.commands.bench_load import _replace_section, _with_user
 from crm.apikeys import api_key_create
-from crm.management.commands.bench_load import _free_port, _replace_section, _wait_for, _with_user
 from crm.services import tenant_create
 from customers.models import Customer
 
@@ -123,9 +124,10 @@ class Command(BaseCommand):
         _key, raw = api_key_create(tenant=shop, name="drill", scope="write", created_by=None)
         connection.close()  # this process holds no connection across the restart
 
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             "DATABASE_URL": app_url,
             "DATABASE_OWNER_URL": "",
             "KIZUNA_ALLOW_RLS_BYPASS": "false",
@@ -148,7 +150,7 @@ class Command(BaseCommand):
         log = Log()
         stop = threading.Event()
         try:
-            _wait_for(port)
+            wait_for_port(port)
             deadline = time.monotonic() + 120
             while _call(base + "?page_size=1", raw)[0] != "2xx":
                 if time.monotonic() > deadline:
@@ -254,7 +256,7 @@ class Command(BaseCommand):
         text = (
             f"{SECTION}\n\n"
             "Command: `benchmarks/pg_restart_drill.sh` (a throw-away PostgreSQL cluster on port 5440, "
-            "never the shared server; crm/management/commands/drill_pg_restart.py).\n\n"
+            "never the shared server; benchmarks/management/commands/drill_pg_restart.py).\n\n"
             f"Run of {today}: gunicorn {opts['workers']} sync workers as `kizuna_app` (row-level security "
             "on), "
             f"CONN_MAX_AGE 60; {opts['writers']} client threads POST new customers, each retrying the same "

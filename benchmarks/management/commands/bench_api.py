@@ -8,7 +8,8 @@
    view returning the same query as JSON (benchmarks/api_bench_urls.py), measured in the same run.
 
 Run it against PostgreSQL, e.g.
-`DATABASE_URL=postgres://postgres@127.0.0.1:5432/kizuna_api python manage.py bench_api`.
+`DATABASE_URL=postgres://postgres@127.0.0.1:5432/kizuna_api python manage.py bench_api
+--settings=benchmarks.settings`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -31,8 +33,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from benchmarks.localports import free_port, wait_for_port
 from crm.apikeys import api_key_create
-from crm.localports import free_port, wait_for_port
 from crm.models import Tenant
 from crm.services import tenant_create
 from customers.imports import run_import
@@ -142,8 +144,9 @@ class Command(BaseCommand):
             "KIZUNA_API_RATE": "100000000/min",
             "CONN_MAX_AGE": "60",
             "DEBUG": "false",
-            # Production mode refuses the embedded key; the loopback benchmark speaks plain HTTP.
-            "SECRET_KEY": settings.SECRET_KEY,
+            # Production mode refuses the embedded key (API keys are plain hashes, sessions are not used:
+            # any key serves); the loopback benchmark speaks plain HTTP.
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "WARNING",
         }
@@ -212,8 +215,8 @@ class Command(BaseCommand):
         table = "\n".join(f"| {today} | {what} | {figure} | {target} |" for what, figure, target in rows)
         text = (
             f"{SECTION}\n\n"
-            "Command: `DATABASE_URL=postgres://…/kizuna_api python manage.py bench_api` "
-            "(customers/management/commands/bench_api.py).\n"
+            "Command: `DATABASE_URL=postgres://…/kizuna_api .venv/bin/python manage.py bench_api "
+            "--settings=benchmarks.settings` (benchmarks/management/commands/bench_api.py).\n"
             f"Machine: {os.cpu_count()} cores, {db}, Python {platform.python_version()}; load average "
             f"{load:.1f} when it finished (the machine is shared with other work).\n\n"
             "| date | measure | figure | target |\n|---|---|---|---|\n"

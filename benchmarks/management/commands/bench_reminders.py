@@ -1,9 +1,10 @@
 # ruff: noqa: S608 -- SQL built from constants; the only inputs are integers passed as parameters.
 """Benchmark of the reminder planner and dispatcher (PostgreSQL + Redis; use a throw-away database).
 
-    DATABASE_URL=postgres://…/kizuna_bench CELERY_BROKER_URL=redis://…/1 \\
-        python manage.py bench_reminders --plan --tenants 1000 --vehicles 1000000
-    … python manage.py bench_reminders --dispatch 20000
+    export DJANGO_SETTINGS_MODULE=benchmarks.settings DATABASE_URL=postgres://…/kizuna_bench \\
+        CELERY_BROKER_URL=redis://…/1
+    python manage.py bench_reminders --plan --tenants 1000 --vehicles 1000000
+    python manage.py bench_reminders --dispatch 20000
 
 --plan generates the tenants, customers and vehicles with set-based SQL (no ORM loop), then times
 `plan_reminders` twice (the second run must create nothing). --dispatch starts an aiosmtpd sink in
@@ -112,9 +113,9 @@ class Command(BaseCommand):
             c.execute(
                 "INSERT INTO crm_tenant (slug, name, time_zone, currency, sender_email, sender_name, phone, "
                 "address, send_window_start, send_window_end, six_month_check_enabled, churn_horizon_months, "
-                "created_at) SELECT %s || lpad(g::text, 4, '0'), 'Bench ' || g, 'Asia/Tokyo', 'JPY', "
-                "'info@bench' || g || '.test', '', '03-0000-0000', '東京都', '09:00', '19:00', g %% 2 = 0, "
-                "18, now() "
+                "require_two_factor, created_at) SELECT %s || lpad(g::text, 4, '0'), 'Bench ' || g, "
+                "'Asia/Tokyo', 'JPY', 'info@bench' || g || '.test', '', '03-0000-0000', '東京都', '09:00', "
+                "'19:00', g %% 2 = 0, 18, false, now() "
                 "FROM generate_series(1, %s) g",
                 [PREFIX, n_tenants],
             )
@@ -287,8 +288,8 @@ class Command(BaseCommand):
             ),
             EMAIL_URL=f"smtp://127.0.0.1:{port}",
             CONN_MAX_AGE="600",  # a worker keeps its database connection (production setting too)
-            # … and Celery must not close it after every task (CELERY_DB_REUSE_MAX, see bench_settings.py).
-            DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_WORKER_SETTINGS", "reminders.bench_settings"),
+            # … and Celery must not close it after every task (CELERY_DB_REUSE_MAX: benchmarks/settings.py).
+            DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_WORKER_SETTINGS", "benchmarks.settings"),
             DEBUG="false",
             # Production mode (DEBUG off) refuses the embedded key; a throw-away one for the benchmark.
             SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),

@@ -1,7 +1,7 @@
 """Reminder-delivery fault drills (benchmarks/faults/drills.py), figures for docs/reliability.md.
 
-    DATABASE_URL=postgres://…/kizuna_faults flock /tmp/kizuna-bench.lock \\
-        python manage.py fault_drill worker-sigkill --reminders 10000 --kills 100
+    DATABASE_URL=postgres://…/kizuna_faults flock /tmp/kizuna-bench.lock python manage.py \\
+        fault_drill --settings=benchmarks.settings worker-sigkill --reminders 10000 --kills 100
 
 Prints one line of JSON (also appended to --json-out) and a short summary. Use a throw-away
 database: the drill deletes the tenants of its earlier runs. It starts its own redis-server and

@@ -1,6 +1,7 @@
 """Time the dashboard's main pages rendered server-side for one (big) tenant: median and p95 ms, queries.
 
-    DATABASE_URL=postgres://…/kizuna_bench manage.py bench_pages --tenant bench-big --runs 15
+    DATABASE_URL=postgres://…/kizuna_bench manage.py bench_pages --settings=benchmarks.settings \\
+        --tenant bench-big --runs 15
 
 Each page is requested through Django's test client (full middleware, templates, session) as the
 tenant's owner, after one warm-up request; the figure is the server-side time, without a browser.

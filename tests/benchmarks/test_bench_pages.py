@@ -12,7 +12,7 @@ from tests.factories import CustomerFactory, DealFactory, VehicleFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_bench_pages_reports_every_page(tenant, owner):
+def test_bench_pages_reports_every_page(benchmark_apps, tenant, owner):
     customer = CustomerFactory(tenant=tenant)
     VehicleFactory(customer=customer)
     DealFactory(customer=customer)
