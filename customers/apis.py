@@ -29,7 +29,8 @@ from crm.errors import ApplicationError
 from crm.roles import Role, role_at_least
 from crm.services import model_update
 from customers import services
-from customers.imports import import_job_create, run_import
+from customers.imports import run_import
+from customers.imports.enqueue import import_job_create
 from customers.models import (
     Consent,
     Customer,

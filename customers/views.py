@@ -30,7 +30,8 @@ from crm.models import AuditAction
 from crm.permissions import tenant_view
 from crm.roles import EDIT_CUSTOMERS
 from customers import forms
-from customers.imports import KIND_SPECS, detect_encoding, import_job_create, run_import
+from customers.imports import KIND_SPECS, detect_encoding, run_import
+from customers.imports.enqueue import import_job_create
 from customers.models import (
     Customer,
     ImportJob,

@@ -23,7 +23,7 @@ from django.test import Client
 from django.utils import timezone
 
 from crm.logredact import EMAIL_MASK, PHONE_MASK, RedactPersonalData, redact
-from customers.imports import import_job_create
+from customers.imports.enqueue import import_job_create
 from customers.tasks import import_csv_task
 from reminders.dispatch import reminders_claim_due
 from reminders.models import Reminder
@@ -119,7 +119,7 @@ def test_a_failing_import_logs_the_error_without_the_row(tenant, owner, monkeypa
             f"DETAIL:  Key (email, phone)=({EMAIL}, {PHONE}) exists."
         )
 
-    monkeypatch.setattr("customers.imports.run_import", fail)
+    monkeypatch.setattr("customers.imports.jobs.run_import", fail)
     result = import_csv_task.apply(args=(tenant.pk, job.pk), throw=False)
 
     assert result.failed()

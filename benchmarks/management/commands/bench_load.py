@@ -51,9 +51,9 @@ from crm.apikeys import api_key_create
 from crm.middleware import SESSION_KEY as TENANT_SESSION_KEY
 from crm.models import ApiKey, Membership, Tenant
 from crm.roles import Role
-from customers import demo
-from customers.management.commands.seed_demo import Command as SeedDemoCommand
 from customers.models import Customer
+from workspace.demo import demo_tenant_with_staff, seed_tenant
+from workspace.demo import seed as demo_seed
 
 TARGETS = {
     "api_list": "API: customer list, page of 50",
@@ -202,7 +202,6 @@ class Command(BaseCommand):
         tenants per transaction without waiting for the WAL flush, and one ANALYZE at the end instead
         of one per tenant (the per-tenant ANALYZE was most of the time)."""
         started = time.perf_counter()
-        seed_cmd = SeedDemoCommand()
         today = timezone.localdate()
         have = set(
             Customer.objects.unscoped()
@@ -211,7 +210,7 @@ class Command(BaseCommand):
             .distinct()
         )
         missing = [i for i in range(1, tenants + 1) if f"bench-{i:04d}" not in have]
-        with override_settings(PASSWORD_HASHERS=FAST_HASHERS), mock.patch.object(demo, "analyze_tables"):
+        with override_settings(PASSWORD_HASHERS=FAST_HASHERS), mock.patch.object(demo_seed, "analyze_tables"):
             for start in range(0, len(missing), SEED_BATCH):
                 with transaction.atomic():
                     with connection.cursor() as cursor:
@@ -222,10 +221,8 @@ class Command(BaseCommand):
                             "kind": "dealer" if i % 2 else "garage",
                             "domain": f"bench-{i:04d}.demo",
                         }
-                        tenant, staff_ids = seed_cmd._tenant_with_staff(
-                            f"bench-{i:04d}", spec, with_team=False
-                        )
-                        demo.seed_tenant(
+                        tenant, staff_ids = demo_tenant_with_staff(f"bench-{i:04d}", spec, with_team=False)
+                        seed_tenant(
                             tenant=tenant,
                             kind=spec["kind"],
                             customers=per_tenant,

@@ -13,15 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.services import analytics_refresh_tenant
-from crm.models import Membership, Tenant, User
 from crm.rls import tenant_context
-from crm.roles import Role
-from crm.services import membership_create, tenant_create
-from customers.demo import DEMO_TENANTS, demo_users, seed_tenant
 from customers.models import Customer
 from reminders.planner import plan_reminders
-
-DEMO_PASSWORD = "kizuna-demo"  # noqa: S105 — documented demo login, never used outside demo tenants
+from workspace.demo import DEMO_TENANTS, demo_tenant_with_staff, seed_tenant
 
 
 class Command(BaseCommand):
@@ -90,7 +85,7 @@ class Command(BaseCommand):
 
         totals: dict[str, int] = {}
         for slug, spec, stream in specs:
-            tenant, staff_ids = self._tenant_with_staff(slug, spec, with_team=not opts["tenants"])
+            tenant, staff_ids = demo_tenant_with_staff(slug, spec, with_team=not opts["tenants"])
             # Each shop's rows are read and written with it as the database tenant (row-level security).
             with tenant_context(tenant.pk):
                 if Customer.objects.for_tenant(tenant).exists():
@@ -127,40 +122,3 @@ class Command(BaseCommand):
                 + ", ".join(f"{k} {v}" for k, v in totals.items())
             )
         )
-
-    def _tenant_with_staff(self, slug, spec, *, with_team: bool):
-        users = demo_users(spec["domain"])
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None:
-            tenant = tenant_create(
-                slug=slug,
-                name=spec["name"],
-                owner_email=users[0].email,
-                owner_password=DEMO_PASSWORD,
-                sender_email=spec.get("sender_email", ""),
-                sender_name=spec["name"],
-                phone=spec.get("phone", ""),
-                address=spec.get("address", ""),
-            )
-        with tenant_context(tenant.pk):
-            return tenant, self._team(tenant, users if with_team else users[:1])
-
-    def _team(self, tenant, users) -> list[int]:
-        for demo_user in users:
-            user = User.objects.filter(email=demo_user.email).first()
-            if user is None:
-                user = User.objects.create_user(
-                    email=demo_user.email, password=DEMO_PASSWORD, display_name=demo_user.display_name
-                )
-            elif not user.display_name:
-                user.display_name = demo_user.display_name
-                user.save(update_fields=["display_name"])
-            if not Membership.objects.for_tenant(tenant).filter(user=user).exists():
-                membership_create(tenant=tenant, user=user, role=demo_user.role)
-        staff_ids = list(
-            Membership.objects.for_tenant(tenant)
-            .filter(role__in=[Role.OWNER, Role.MANAGER, Role.STAFF])
-            .order_by("user__email")
-            .values_list("user_id", flat=True)
-        )
-        return staff_ids
