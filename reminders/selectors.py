@@ -15,7 +15,7 @@ from crm.models import Tenant
 from crm.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
-from reminders.models import Reminder, ReminderRule, ReminderTemplate
+from reminders.models import Reminder, ReminderRule, ReminderStatus, ReminderTemplate
 
 OUTBOX_HEADER = "X-Kizuna-Tenant"
 OUTBOX_LIST_LIMIT = 200
@@ -54,6 +54,16 @@ def reminder_queue(*, tenant: Tenant, status: str = "") -> QuerySet[Reminder]:
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-due_date", "-id")
+
+
+def reminders_failed(*, tenant: Tenant) -> QuerySet[Reminder]:
+    """Reminders that failed for good (shown on Today so someone reaches the customer), newest first."""
+    return (
+        Reminder.objects.for_tenant(tenant)
+        .filter(status=ReminderStatus.FAILED)
+        .select_related("customer", "rule")
+        .order_by("-updated_at", "-pk")
+    )
 
 
 def reminder_status_counts(*, tenant: Tenant) -> dict[str, int]:
