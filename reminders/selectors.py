@@ -16,6 +16,7 @@ from crm.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
 from reminders.models import Reminder, ReminderRule, ReminderStatus, ReminderTemplate
+from reminders.services import unsubscribe_token_read
 
 OUTBOX_HEADER = "X-Kizuna-Tenant"
 OUTBOX_LIST_LIMIT = 200
@@ -26,8 +27,6 @@ def unsubscribe_customer(*, token: str) -> Customer | None:
 
     The public page has no session: the tenant for row-level security comes from the signed token.
     """
-    from reminders.services import unsubscribe_token_read
-
     tenant_id, customer_id = unsubscribe_token_read(token)
     with tenant_context(tenant_id):
         return Customer.objects.for_tenant(tenant_id).filter(pk=customer_id).first()
