@@ -56,6 +56,7 @@ test: install-dev static messages ## the whole suite (SQLite unless DATABASE_URL
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install-dev
 	$(VENV)/bin/ruff format .

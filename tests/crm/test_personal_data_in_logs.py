@@ -134,7 +134,7 @@ def test_a_server_error_logs_the_traceback_without_personal_data(
     def boom(**kwargs):
         raise RuntimeError(f"cannot render {EMAIL} / {PHONE}")
 
-    monkeypatch.setattr("customers.views.customer_get", boom)
+    monkeypatch.setattr("workspace.views.customer_360.customer_get", boom)
     client = Client(raise_request_exception=False)
     client.force_login(owner)
     response = client.get(f"/customers/{customer.pk}/?q={EMAIL}")
