@@ -9,7 +9,8 @@ from crm.api import views as api_views
 from crm.security import twofactor
 from crm.security import views as security_views
 from crm.tenancy import views as tenancy_views
-from customers import handover_views
+from customers import urls as customers_urls
+from workspace import urls as workspace_urls
 
 # Redoc styles itself with injected <style> elements and searches in a blob: worker: the one page
 # whose policy allows inline styles (scripts stay 'self' only).
@@ -41,7 +42,7 @@ urlpatterns = [
         api_views.settings_api_key_revoke,
         name="settings_api_key_revoke",
     ),
-    path("settings/handover/", handover_views.settings_handover, name="settings_handover"),
+    path("settings/", include(customers_urls.settings_patterns)),  # handover
     path("settings/audit/", security_views.settings_audit, name="settings_audit"),
     path("api/v1/", include("crm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -51,9 +52,11 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/docs/redoc/", API_REDOC, name="api-redoc"),
-    path("customers/", include("customers.urls")),
+    # A namespace is what the user sees; the views behind it may live in the layer that composes apps.
+    path("customers/", include((customers_urls.urlpatterns + workspace_urls.customer_patterns, "customers"))),
     path("reminders/", include("reminders.urls")),
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
     path("analytics/", include("analytics.urls")),
+    path("", include(workspace_urls.root_patterns)),
     path("", include("interactions.urls")),
 ]

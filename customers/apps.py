@@ -10,10 +10,10 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        # The tenancy core sits below this app and cannot import it: it calls these through its
-        # registries. (Imported here, not at the top: services load models, which need the app registry.)
+        # Imported here, not at the top: these load models, which need the app registry.
         from customers import selectors, services
 
+        # The tenancy core sits below this app and cannot import it: it calls these through its registries.
         register_tenant_defaults(self.label, services.purchase_categories_create_defaults)
         register_member_work(
             self.label,

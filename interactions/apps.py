@@ -9,10 +9,13 @@ class InteractionsConfig(AppConfig):
     verbose_name = _("Interactions")
 
     def ready(self):
-        # A member's open deals and open calls, counted and handed over by the tenancy core through its
-        # registry. (Imported here, not at the top: services load models, which need the app registry.)
+        # Imported here, not at the top: these load models, which need the app registry.
+        from customers.privacy import register_personal_data
         from interactions import selectors, services
+        from interactions.privacy import PERSONAL_DATA
 
+        register_personal_data(PERSONAL_DATA)
+        # A member's open deals and open calls, counted and handed over by the tenancy core.
         register_member_work(
             self.label,
             "open_deals",

@@ -9,8 +9,11 @@ class RemindersConfig(AppConfig):
     verbose_name = _("Reminders")
 
     def ready(self):
-        # A new shop starts with the default rules and templates: the tenancy core's onboarding calls
-        # this. (Imported here, not at the top: services load models, which need the app registry.)
+        # Imported here, not at the top: these load models, which need the app registry.
+        from customers.privacy import register_personal_data
         from reminders import services
+        from reminders.privacy import PERSONAL_DATA
 
+        register_personal_data(PERSONAL_DATA)
+        # A new shop starts with the default rules and templates: the tenancy core's onboarding runs this.
         register_tenant_defaults(self.label, services.reminder_defaults_create)
