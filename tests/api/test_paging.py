@@ -560,3 +560,15 @@ def test_each_page_takes_the_same_number_of_queries(path, tenant, owner_api):
         url, params = page["next"], None
     assert counts[0] == counts[2], counts
     assert counts[1] == counts[2], counts
+
+
+def test_the_cursor_error_is_translated(tenant, api):
+    response = api.get("/api/v1/customers/", {"cursor": "garbage"}, HTTP_ACCEPT_LANGUAGE="ja")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "cursor": [
+            "カーソルが不正です。API が返した next または previous のリンクをそのまま使うか、"
+            "カーソルなしで最初からやり直してください。"
+        ]
+    }
