@@ -464,11 +464,12 @@ class StableCursorPagination(CursorPagination):
             raise InvalidCursor()
         if not isinstance(payload["r"], bool) or not isinstance(payload["i"], bool):
             raise InvalidCursor()
+        # The sync bound belongs to a walk in the sync order, and only to one.
         until = payload["u"]
-        if until is not None:
-            until = _load(SortKey(SYNC_FIELD, False, self.model._meta.get_field(SYNC_FIELD)), until)
-        elif self.keys[0].name == SYNC_FIELD:
+        if (until is not None) != (self.keys[0].name == SYNC_FIELD):
             raise InvalidCursor()
+        if until is not None:
+            until = _load(self.keys[0], until)
         position = tuple(_load(key, value) for key, value in zip(self.keys, raw, strict=True))
         return Cursor(position=position, reverse=payload["r"], inclusive=payload["i"], until=until)
 

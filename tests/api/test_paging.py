@@ -515,6 +515,24 @@ def test_a_forged_garbled_or_out_of_range_cursor_is_a_400(case, tenant, api):
     assert message.startswith(("Invalid cursor:", "This cursor belongs to another list or ordering"))
 
 
+def test_a_sync_bound_on_a_list_without_updated_at_is_a_400(tenant, owner_api):
+    cursor = _token(
+        {
+            "m": "crm.auditevent",
+            "o": ["-created_at", "-id"],
+            "p": [SHARED.isoformat(), 1],
+            "r": False,
+            "i": False,
+        }
+        | {"u": SHARED.isoformat()}
+    )
+
+    response = owner_api.get("/api/v1/audit-events/", {"cursor": cursor}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    assert response.json()["cursor"][0].startswith("Invalid cursor:")
+
+
 def test_a_cursor_of_one_ordering_is_refused_by_another(tenant, api):
     plant_customers_with_nullable_ties(tenant, n=3)
     link = api.get("/api/v1/customers/", {"page_size": 1, "ordering": "birthday"}).json()["next"]
