@@ -259,7 +259,9 @@ SPECTACULAR_SETTINGS = {
         "Integration API for tills, dealer management systems and shop websites. "
         "Authenticate with a tenant API key (`Authorization: Bearer <key>`); every request is scoped "
         "to the key's shop. Lists use cursor paging in a stable order (`updated_at`, `id`): combine "
-        "`updated_since` with the `next` links to sync incrementally. POST accepts an "
+        "`updated_since` with the `next` links to sync incrementally; each walk returns every row "
+        "once, and a row changed while paging comes again on the next sync, so start each sync at "
+        "the greatest `updated_at` received. POST accepts an "
         "`Idempotency-Key` header; rows with an `external_ref` can be upserted at `by-ref/<ref>/`. "
         'Errors are JSON: `{"detail": ...}` or field errors `{"field": [messages]}`, translated '
         "according to Accept-Language (ja, en)."

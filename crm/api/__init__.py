@@ -12,8 +12,10 @@ Every app's `apis.py` builds on `crm.api.viewsets.TenantModelViewSet` (and its s
   request body.
 * **Roles**: reading needs `read_role`, writing needs `write_role` (see crm/tenancy/roles.py). A
   read-scoped key acts as a viewer, a write-scoped key as staff; keys never get manager or owner rights.
-* **Cursor paging** in a stable order (`updated_at`, `id`), so `updated_since` + paging lets an
-  integration sync incrementally without missing or repeating rows.
+* **Cursor paging** by keyset over a total order (`updated_at`, `id` by default; see
+  `crm.api.pagination.StableCursorPagination`), so `updated_since` + paging lets an integration sync
+  incrementally: every row exactly once per walk, however many share a timestamp; a row changed
+  while paging comes again on the next `updated_since` sync, not twice in this one.
 * **Idempotency-Key** on POST: the first answer is stored and replayed; a different body with the
   same key is a 409.
 * **CSV export** of any filtered list at `<list>/export/`, safe against formula injection.

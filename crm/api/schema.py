@@ -62,11 +62,11 @@ class KizunaAutoSchema(AutoSchema):
             "403": (error, _("Your role or the key's scope does not allow this.")),
             "429": (error, _("Too many requests for this key; retry after the Retry-After seconds.")),
         }
-        errors["404"] = (error, _("Not found in your shop (or an invalid paging cursor)."))
+        errors["404"] = (error, _("Not found in your shop."))
         if self.method != "DELETE":
             errors["400"] = (
                 {"content": {"application/json": {"schema": VALIDATION_ERROR_SCHEMA}}},
-                _("Invalid input (body fields or query filters): field errors."),
+                _("Invalid input (body fields, query filters or the paging cursor): field errors."),
             )
         if self.method in ("POST", "PUT", "PATCH"):
             errors["413"] = (error, _("The request body is too large."))
