@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from analytics.models import CustomerRFM, Segment
-from crm.api.authentication import CURSOR_SALT
+from crm.api.pagination import CURSOR_SALT
 from crm.api_urls import router
 from crm.models import AuditAction, AuditEvent, Membership, User
 from crm.tenancy.roles import Role
