@@ -7,16 +7,14 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self):
-        from analytics.models import CustomerRFM, Segment
+        from analytics.models import CustomerRFM
         from analytics.privacy import PERSONAL_DATA
-        from analytics.selectors import customers_in_segment
+        from analytics.selectors import customers_in_segment, segment_choices
         from customers.privacy import register_personal_data
         from customers.segments import SegmentSource, register_segment_source
 
         # Segments are computed here; the customer record, its API and reminder audiences filter by them.
         register_segment_source(
-            SegmentSource(
-                choices=lambda: list(Segment.choices), members=customers_in_segment, model=CustomerRFM
-            )
+            SegmentSource(choices=segment_choices, members=customers_in_segment, model=CustomerRFM)
         )
         register_personal_data(PERSONAL_DATA)

@@ -99,3 +99,16 @@ def test_no_product_file_is_over_the_size_of_one_concern():
         if (n := len(path.read_text().splitlines())) > MAX_PRODUCT_FILE_LINES
     }
     assert long_files == {}
+
+
+def test_apps_register_with_the_lower_layers_once_however_often_ready_runs():
+    """`ready()` runs again whenever a test or command re-populates the app registry."""
+    from django.apps import apps
+
+    from customers import privacy, segments
+
+    source, parts = segments.segment_source(), privacy._parts.copy()
+    for config in apps.get_app_configs():
+        config.ready()
+    assert segments.segment_source() == source and source is not None
+    assert privacy._parts == parts and len(parts) == 3

@@ -30,6 +30,7 @@ from analytics.selectors.rfm import (
     rfm_computed_at,
     rfm_grid,
     rfm_rows,
+    segment_choices,
     segment_summary,
     snapshot_months,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "rfm_grid",
     "rfm_rows",
     "satisfaction_by_topic",
+    "segment_choices",
     "segment_summary",
     "snapshot_months",
 ]

@@ -20,6 +20,11 @@ def _segment_label(code: str) -> str:
     return str(Segment(code).label) if code in Segment.values else code
 
 
+def segment_choices() -> list[tuple[str, str]]:
+    """Every named segment (code, label), best first."""
+    return list(Segment.choices)
+
+
 def customers_in_segment(*, tenant: Tenant, segment: str) -> QuerySet[Customer]:
     """The tenant's customers whose latest RFM segment is `segment` (empty for an unknown segment)."""
     customers = Customer.objects.for_tenant(tenant)
