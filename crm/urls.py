@@ -56,7 +56,9 @@ urlpatterns = [
     path("customers/", include((customers_urls.urlpatterns + workspace_urls.customer_patterns, "customers"))),
     path("reminders/", include("reminders.urls")),
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
+    path("s/", include("channels.public_urls")),  # public short links of SMS (no login)
     path("analytics/", include("analytics.urls")),
+    path("", include("channels.urls")),
     path("", include(workspace_urls.root_patterns)),
     path("", include("interactions.urls")),
 ]

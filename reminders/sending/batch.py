@@ -4,12 +4,15 @@ command call. Pending work becomes an e-mail exactly once, or a visible failure.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
 
+from channels.models import MessageChannel
 from reminders.models import Reminder, ReminderStatus
+from reminders.sending.channels import send_channel_rows
 from reminders.sending.checks import reasons_not_relevant, send_time_checks
 from reminders.sending.message import build_message, pick_template, templates_by_language
 from reminders.sending.states import BatchResult, move_many, relaxed_commits, reminder_mark_sent, tenant_tx
@@ -34,7 +37,8 @@ def _load(tenant_id: int, pks: list[int]) -> list[Reminder]:
 
 
 def reminders_send_batch(*, tenant_id: int, reminder_ids: list[int], connection: Any = None) -> BatchResult:
-    """Send a batch of one tenant's queued reminders over one e-mail connection.
+    """Send a batch of one tenant's queued reminders: e-mail over one connection, LINE and SMS rows
+    through reminders.sending.channels (same claim, checks and marks; postcard rows are never claimed).
 
     1. Claim: queued → sending for the ids still queued (one guarded UPDATE; a second delivery of the
        task claims nothing). 2. Re-check consent/opt-out, relevance and the address, set-based.
@@ -52,6 +56,7 @@ def reminders_send_batch(*, tenant_id: int, reminder_ids: list[int], connection:
                 Reminder.objects.for_tenant(tenant_id)
                 .select_for_update(skip_locked=True)
                 .filter(pk__in=ids, status=ReminderStatus.QUEUED)
+                .exclude(channel=MessageChannel.POSTCARD)  # waits for its print batch, never sent here
                 .values_list("pk", flat=True)
             )
             move_many(
@@ -71,7 +76,13 @@ def reminders_send_batch(*, tenant_id: int, reminder_ids: list[int], connection:
             reminders = _load(tenant_id, claimable)
             not_relevant = reasons_not_relevant(tenant_id, reminders)
             templates = templates_by_language(tenant_id, reminders)
-        to_send = send_time_checks(tenant_id, reminders, not_relevant, result)
+        by_channel: dict[str, list[Reminder]] = defaultdict(list)
+        for r in reminders:
+            by_channel[r.channel or MessageChannel.EMAIL].append(r)  # blank: queued before channels existed
+        for channel, rows in by_channel.items():
+            if channel in (MessageChannel.LINE, MessageChannel.SMS):
+                send_channel_rows(tenant_id, channel, rows, not_relevant, templates, result)
+        to_send = send_time_checks(tenant_id, by_channel.get(MessageChannel.EMAIL, []), not_relevant, result)
         mailer = Mailer(connection)
         deadline = time.monotonic() + sending_lease_seconds() / 2
         try:

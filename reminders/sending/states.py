@@ -90,7 +90,9 @@ _SENT_SQL = (
 )
 
 
-def reminder_mark_sent(tenant_id: int, reminder: Reminder, *, summary: str) -> None:
+def reminder_mark_sent(
+    tenant_id: int, reminder: Reminder, *, summary: str, channel: str = Channel.EMAIL
+) -> None:
     """sending → sent, and the e-mail on the customer's timeline (an Interaction), committed together.
 
     On PostgreSQL in autocommit this is ONE round trip: the statements of one simple query run as one
@@ -115,7 +117,7 @@ def reminder_mark_sent(tenant_id: int, reminder: Reminder, *, summary: str) -> N
                     "sent": ReminderStatus.SENT,
                     "sending": ReminderStatus.SENDING,
                     "now": now,
-                    "channel": Channel.EMAIL,
+                    "channel": channel,
                     "direction": Direction.OUTBOUND,
                     "topic": topic,
                     "summary": summary,
@@ -136,7 +138,7 @@ def reminder_mark_sent(tenant_id: int, reminder: Reminder, *, summary: str) -> N
             Interaction.objects.create(
                 tenant_id=reminder.tenant_id,
                 customer_id=reminder.customer_id,
-                channel=Channel.EMAIL,
+                channel=channel,
                 direction=Direction.OUTBOUND,
                 source=InteractionSource.REMINDER,
                 topic=topic,
