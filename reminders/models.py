@@ -146,14 +146,6 @@ class ReminderStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
-class ReminderChannel(models.TextChoices):
-    # The same values as channels.models.MessageChannel (the channels app chooses one per reminder).
-    EMAIL = "email", _("E-mail")
-    LINE = "line", _("LINE")
-    POSTCARD = "postcard", _("Postcard")
-    SMS = "sms", _("SMS")
-
-
 class Reminder(TenantOwned):
     """One planned e-mail: the outbox row moving pending → queued → sending → sent/failed.
 
@@ -175,9 +167,6 @@ class Reminder(TenantOwned):
         _("status"), max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
-    channel = models.CharField(
-        _("channel"), max_length=10, blank=True, default="", choices=ReminderChannel.choices
-    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
