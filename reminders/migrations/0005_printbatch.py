@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0005_tenant_two_factor_and_settings_audit'),
-        ('reminders', '0004_reminder_channel'),
+        ('reminders', '0004_reminder_channel_reminderrule_allowed_channels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
