@@ -10,11 +10,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from django.db.models import Q
 from django.utils.translation import gettext_noop
 
+from channels.models import ChannelConsent, ConsentStatus, MessageChannel
 from crm.models import Tenant
-from customers.models import Consent, Customer
+from customers.models import Customer
 from reminders.models import Reminder
 from reminders.postcards.render import (
     Postcard,
@@ -33,7 +33,6 @@ NO_ADDRESS = gettext_noop("no address")
 MESSAGE_TOO_LONG = gettext_noop("message too long for a postcard")
 ADDRESS_TOO_LONG = gettext_noop("address too long for a postcard")
 REFUSED = "refused postcards"
-ERASED = "customer erased"
 
 _LEADING_POSTAL = re.compile(r"^\s*(?:〒\s*)?(\d{3})\s*[-‐－ー]?\s*(\d{4})\s*")
 
@@ -50,20 +49,18 @@ def address_problem(customer: Customer) -> str:
 
 
 def refused_customer_ids(tenant: Tenant | int, customer_ids: Iterable[int]) -> set[int]:
-    """Customers of `customer_ids` who must not get a postcard (one query).
-
-    Erased customers, and until the channels app's per-channel consent is merged, every customer who
-    opted out: the marketing opt-out is read as a refusal of postcards too (the cautious reading).
+    """Customers of `customer_ids` who must not get a postcard (two queries): erased customers (APPI)
+    and those with a recorded postcard refusal (channels' `ChannelConsent`, opted out). The e-mail
+    opt-out on Customer is the e-mail channel's and does not stop postcards.
     """
     ids = set(customer_ids)
     if not ids:
         return set()
-    return set(
-        Customer.objects.for_tenant(tenant)
-        .filter(pk__in=ids)
-        .filter(Q(erased_at__isnull=False) | Q(consent=Consent.OPTED_OUT))
-        .values_list("pk", flat=True)
+    erased = Customer.objects.for_tenant(tenant).filter(pk__in=ids, erased_at__isnull=False)
+    refusals = ChannelConsent.objects.for_tenant(tenant).filter(
+        customer_id__in=ids, channel=MessageChannel.POSTCARD, status=ConsentStatus.OPTED_OUT
     )
+    return set(erased.values_list("pk", flat=True)) | set(refusals.values_list("customer_id", flat=True))
 
 
 def address_lines(customer: Customer) -> tuple[str, ...]:

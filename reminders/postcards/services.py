@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from channels.models import MessageChannel
 from crm.errors import ApplicationError
 from crm.models import Tenant, User
 from crm.rls import tenant_context
@@ -28,7 +29,6 @@ from reminders.models import (
     PrintBatchItem,
     PrintBatchStatus,
     Reminder,
-    ReminderChannel,
     ReminderStatus,
 )
 from reminders.postcards import cards
@@ -54,7 +54,7 @@ def postcard_candidates(*, tenant: Tenant | int, due_until: date):
     )
     return (
         Reminder.objects.for_tenant(tenant)
-        .filter(status=ReminderStatus.QUEUED, channel=ReminderChannel.POSTCARD, due_date__lte=due_until)
+        .filter(status=ReminderStatus.QUEUED, channel=MessageChannel.POSTCARD, due_date__lte=due_until)
         .filter(~Exists(live_card))
     )
 
@@ -177,7 +177,7 @@ def print_batch_mark_posted(*, tenant: Tenant, batch: PrintBatch, by: User | Non
     pks = [pk for pk, *_rest in rows]
     Reminder.objects.for_tenant(tenant).filter(pk__in=pks, status=ReminderStatus.QUEUED).update(
         status=ReminderStatus.SENT,
-        channel=ReminderChannel.POSTCARD,
+        channel=MessageChannel.POSTCARD,
         sent_at=now,
         reason="",
         updated_at=now,

@@ -27,7 +27,12 @@ from reminders.postcards.render import (
 )
 
 MM = 72 / 25.4
-SHOP = Sender(name="絆モータース", postal_code="150-0001", address="東京都渋谷区神宮前1-1-1 絆ビル2F", phone="03-1234-5678")
+SHOP = Sender(
+    name="絆モータース",
+    postal_code="150-0001",
+    address="東京都渋谷区神宮前1-1-1 絆ビル2F",
+    phone="03-1234-5678",
+)
 CUSTOMERS = [
     ("123-4567", "東京都世田谷区三軒茶屋2-11-22 サンタワーズ1203号室", "山田 太郎"),
     ("060-0042", "北海道札幌市中央区大通西4丁目", "佐藤 花子"),
@@ -164,4 +169,3 @@ def test_too_long_texts_are_refused_not_cut():
     card = _cards()[0]
     with pytest.raises(MessageTooLong):
         message_layout(Postcard(**{**card.__dict__, "message": "長" * 3000}))
-
