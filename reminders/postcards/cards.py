@@ -32,7 +32,8 @@ BAD_POSTAL_CODE = gettext_noop("postal code is not 7 digits")
 NO_ADDRESS = gettext_noop("no address")
 MESSAGE_TOO_LONG = gettext_noop("message too long for a postcard")
 ADDRESS_TOO_LONG = gettext_noop("address too long for a postcard")
-REFUSED = "refused postcards"
+REFUSED = gettext_noop("refused postcards")
+TEMPLATE_ERROR = gettext_noop("template error")
 
 _LEADING_POSTAL = re.compile(r"^\s*(?:〒\s*)?(\d{3})\s*[-‐－ー]?\s*(\d{4})\s*")
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_noop
 
 from crm.models import Tenant
 from reminders.models import PrintBatch, PrintBatchItem, PrintBatchStatus, ReminderStatus
@@ -16,7 +17,7 @@ from reminders.postcards.services import postcard_candidates
 from reminders.sending import templates_by_language
 from reminders.templating import TemplateRejected
 
-WITHDRAWN = "no longer to be sent"
+WITHDRAWN = gettext_noop("no longer to be sent")
 
 
 @dataclass
@@ -91,7 +92,7 @@ def print_batch_document(*, tenant: Tenant, batch: PrintBatch) -> BatchDocument:
         try:
             document.cards.append(cards.postcard_for(reminder, templates, sender))
         except TemplateRejected:
-            document.left_out.append((item, "template error"))
+            document.left_out.append((item, cards.TEMPLATE_ERROR))
         except MessageTooLong:
             document.left_out.append((item, cards.MESSAGE_TOO_LONG))
         except AddressTooLong:
