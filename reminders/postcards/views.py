@@ -107,4 +107,3 @@ def batch_cancel(request, pk: int):
     else:
         messages.success(request, _("Batch cancelled: its reminders go into the next batch."))
     return redirect("reminders:postcard_batch", pk=batch.pk)
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pdfplumber
 import pytest
@@ -19,43 +19,9 @@ from reminders.models import PrintBatch, PrintBatchItem, PrintBatchStatus, Remin
 from reminders.postcards import selectors, services
 from reminders.postcards.render import render_postcards
 from reminders.services import reminder_cancel, reminder_defaults_create
-from tests.factories import CustomerFactory, ServiceRecordFactory, VehicleFactory
-from tests.reminders.test_postcards_render import MM, _columns
-
-TODAY = date(2026, 6, 1)
-
-
-@pytest.fixture
-def postcard_reminder(rules):
-    """A queued postcard reminder (車検, step 1) of a customer, due `due` (default TODAY)."""
-
-    def make(
-        customer, *, due=TODAY, channel=MessageChannel.POSTCARD, status=ReminderStatus.QUEUED, rule=None
-    ):
-        vehicle = VehicleFactory(customer=customer, inspection_expiry=due + timedelta(days=60))
-        return Reminder.objects.create(
-            tenant=customer.tenant,
-            rule=rule or rules[RuleKind.INSPECTION],
-            step=1,
-            customer=customer,
-            vehicle=vehicle,
-            occasion_date=due + timedelta(days=60),
-            due_date=due,
-            status=status,
-            channel=channel,
-        )
-
-    return make
-
-
-def _customer(tenant, postal="150-0001", address="渋谷区神宮前1-1-1", **fields):
-    customer = CustomerFactory(
-        tenant=tenant, postal_code="150-0001", prefecture="東京都", address=address, **fields
-    )
-    # Imports and old rows can hold what the form refuses: write the raw value.
-    Customer.objects.for_tenant(tenant).filter(pk=customer.pk).update(postal_code=postal)
-    customer.refresh_from_db()
-    return customer
+from tests.factories import ServiceRecordFactory
+from tests.reminders.postcards.conftest import TODAY, postcard_customer
+from tests.reminders.postcards.test_render import MM, _columns
 
 
 def _status(tenant):
@@ -67,14 +33,16 @@ def _build(tenant, **kwargs):
 
 
 def test_a_batch_takes_the_queued_postcard_reminders_due_and_lists_bad_addresses(tenant, postcard_reminder):
-    good = [postcard_reminder(_customer(tenant, postal=p)) for p in ("900-0015", "060-0042", "150-0001")]
-    no_postal = postcard_reminder(_customer(tenant, postal=""))
-    bad_postal = postcard_reminder(_customer(tenant, postal="12-3456"))
-    no_address = postcard_reminder(_customer(tenant, address=""))
+    good = [
+        postcard_reminder(postcard_customer(tenant, postal=p)) for p in ("900-0015", "060-0042", "150-0001")
+    ]
+    no_postal = postcard_reminder(postcard_customer(tenant, postal=""))
+    bad_postal = postcard_reminder(postcard_customer(tenant, postal="12-3456"))
+    no_address = postcard_reminder(postcard_customer(tenant, address=""))
     # Not taken: another channel, not queued yet, due later.
-    email = postcard_reminder(_customer(tenant), channel=MessageChannel.EMAIL)
-    pending = postcard_reminder(_customer(tenant), status=ReminderStatus.PENDING)
-    later = postcard_reminder(_customer(tenant), due=TODAY + timedelta(days=1))
+    email = postcard_reminder(postcard_customer(tenant), channel=MessageChannel.EMAIL)
+    pending = postcard_reminder(postcard_customer(tenant), status=ReminderStatus.PENDING)
+    later = postcard_reminder(postcard_customer(tenant), due=TODAY + timedelta(days=1))
 
     batch = _build(tenant)
 
@@ -103,14 +71,14 @@ def test_a_batch_takes_the_queued_postcard_reminders_due_and_lists_bad_addresses
 
 def test_the_batch_pdf_has_two_pages_per_card_with_each_customers_address(tenant, postcard_reminder):
     customers = [
-        _customer(
+        postcard_customer(
             tenant,
             postal="060-0042",
             address="札幌市中央区大通西4丁目",
             family_name="佐藤",
             given_name="花子",
         ),
-        _customer(
+        postcard_customer(
             tenant,
             postal="150-0001",
             address="渋谷区神宮前1-2-3 絆ビル3F",
@@ -120,7 +88,7 @@ def test_the_batch_pdf_has_two_pages_per_card_with_each_customers_address(tenant
     ]
     for c in customers:
         postcard_reminder(c)
-    postcard_reminder(_customer(tenant, postal=""))  # listed, not printed
+    postcard_reminder(postcard_customer(tenant, postal=""))  # listed, not printed
     batch = _build(tenant)
 
     document = selectors.print_batch_document(tenant=tenant, batch=batch)
@@ -150,8 +118,8 @@ def test_the_batch_pdf_has_two_pages_per_card_with_each_customers_address(tenant
 def test_a_customer_who_refused_postcards_or_was_erased_before_the_build_is_not_printed(
     tenant, owner, postcard_reminder
 ):
-    keep = postcard_reminder(_customer(tenant))
-    refused_customer = _customer(tenant)
+    keep = postcard_reminder(postcard_customer(tenant))
+    refused_customer = postcard_customer(tenant)
     refused = postcard_reminder(refused_customer)
     ChannelConsent.objects.create(
         tenant=tenant,
@@ -161,7 +129,7 @@ def test_a_customer_who_refused_postcards_or_was_erased_before_the_build_is_not_
         recorded_at=timezone.now(),
         source="phone",
     )
-    erased_customer = _customer(tenant)
+    erased_customer = postcard_customer(tenant)
     erased = postcard_reminder(erased_customer)
     customer_erase(tenant=tenant, customer=erased_customer, actor=owner)
 
@@ -179,7 +147,7 @@ def test_a_customer_who_refused_postcards_or_was_erased_before_the_build_is_not_
 
 
 def test_a_reminder_no_longer_relevant_is_skipped_not_printed(tenant, rules, postcard_reminder):
-    customer = _customer(tenant)
+    customer = postcard_customer(tenant)
     rule = rules[RuleKind.INSPECTION]
     reminder = postcard_reminder(customer)
     reminder.step = rule.steps.get(offset_days=7).step  # after expiry: skipped once a 車検 is recorded
@@ -192,8 +160,8 @@ def test_a_reminder_no_longer_relevant_is_skipped_not_printed(tenant, rules, pos
 
 
 def test_a_second_build_takes_no_card_twice_and_lists_unfixed_addresses_again(tenant, postcard_reminder):
-    card = postcard_reminder(_customer(tenant))
-    bad = postcard_reminder(_customer(tenant, postal=""))
+    card = postcard_reminder(postcard_customer(tenant))
+    bad = postcard_reminder(postcard_customer(tenant, postal=""))
     first = _build(tenant)
 
     second = _build(tenant)
@@ -212,14 +180,14 @@ def test_a_second_build_takes_no_card_twice_and_lists_unfixed_addresses_again(te
 
 
 def test_nothing_to_print_builds_no_batch(tenant, postcard_reminder):
-    postcard_reminder(_customer(tenant), channel=MessageChannel.EMAIL)
+    postcard_reminder(postcard_customer(tenant), channel=MessageChannel.EMAIL)
     assert _build(tenant) is None
     assert not PrintBatch.objects.for_tenant(tenant).exists()
 
 
 def test_reprint_is_the_same_pdf_and_creates_nothing(tenant, postcard_reminder):
     for postal in ("150-0001", "060-0042", "900-0015"):
-        postcard_reminder(_customer(tenant, postal=postal))
+        postcard_reminder(postcard_customer(tenant, postal=postal))
     batch = _build(tenant)
     items_before = list(
         PrintBatchItem.objects.for_tenant(tenant).values_list("pk", "reminder_id", "position")
@@ -243,7 +211,7 @@ def test_reprint_is_the_same_pdf_and_creates_nothing(tenant, postcard_reminder):
 def test_a_refusal_or_a_cancel_after_the_build_takes_the_card_out_of_the_next_print(
     tenant, postcard_reminder
 ):
-    keep, refuses, cancelled = (postcard_reminder(_customer(tenant)) for _ in range(3))
+    keep, refuses, cancelled = (postcard_reminder(postcard_customer(tenant)) for _ in range(3))
     batch = _build(tenant)
     ChannelConsent.objects.create(
         tenant=tenant,
@@ -265,8 +233,8 @@ def test_a_refusal_or_a_cancel_after_the_build_takes_the_card_out_of_the_next_pr
 
 
 def test_marking_posted_sends_each_card_once_with_a_timeline_entry(tenant, manager, postcard_reminder):
-    cards = [postcard_reminder(_customer(tenant)) for _ in range(3)]
-    bad = postcard_reminder(_customer(tenant, postal=""))
+    cards = [postcard_reminder(postcard_customer(tenant)) for _ in range(3)]
+    bad = postcard_reminder(postcard_customer(tenant, postal=""))
     batch = _build(tenant)
 
     assert services.print_batch_mark_posted(tenant=tenant, batch=batch, by=manager) == 3
@@ -295,7 +263,10 @@ def test_marking_posted_sends_each_card_once_with_a_timeline_entry(tenant, manag
 
 
 def test_posting_does_not_count_a_card_whose_reminder_was_cancelled_since(tenant, postcard_reminder):
-    keep, cancelled = postcard_reminder(_customer(tenant)), postcard_reminder(_customer(tenant))
+    keep, cancelled = (
+        postcard_reminder(postcard_customer(tenant)),
+        postcard_reminder(postcard_customer(tenant)),
+    )
     batch = _build(tenant)
     reminder_cancel(tenant=tenant, reminder=cancelled)
 
@@ -306,7 +277,7 @@ def test_posting_does_not_count_a_card_whose_reminder_was_cancelled_since(tenant
 
 
 def test_a_cancelled_batch_frees_its_cards_for_the_next_one(tenant, postcard_reminder):
-    reminder = postcard_reminder(_customer(tenant))
+    reminder = postcard_reminder(postcard_customer(tenant))
     batch = _build(tenant)
 
     services.print_batch_cancel(tenant=tenant, batch=batch)
@@ -323,11 +294,11 @@ def test_a_cancelled_batch_frees_its_cards_for_the_next_one(tenant, postcard_rem
 def test_the_monthly_job_builds_one_batch_per_shop_from_its_own_reminders(
     tenant, other_tenant, postcard_reminder
 ):
-    mine = postcard_reminder(_customer(tenant))
+    mine = postcard_reminder(postcard_customer(tenant))
     other_rule = next(
         r for r in reminder_defaults_create(tenant=other_tenant) if r.kind == RuleKind.INSPECTION
     )
-    theirs = [postcard_reminder(_customer(other_tenant), rule=other_rule) for _ in range(2)]
+    theirs = [postcard_reminder(postcard_customer(other_tenant), rule=other_rule) for _ in range(2)]
 
     built = services.print_batches_build_all(due_until=TODAY)
 
@@ -342,8 +313,8 @@ def test_the_monthly_job_builds_one_batch_per_shop_from_its_own_reminders(
 
 def test_preview_count_is_what_a_build_would_take(tenant, postcard_reminder):
     for _ in range(2):
-        postcard_reminder(_customer(tenant))
-    postcard_reminder(_customer(tenant, postal=""))
+        postcard_reminder(postcard_customer(tenant))
+    postcard_reminder(postcard_customer(tenant, postal=""))
     with tenant_context(tenant.pk):
         assert selectors.print_batch_preview_count(tenant=tenant, due_until=TODAY) == 3
     _build(tenant)

@@ -1,4 +1,4 @@
-"""Reminders → Postcards pages: roles, the PDF downloads, posting with confirmation, and other shops' batches."""
+"""Reminders → Postcards pages: roles, PDF downloads, posting with confirmation, other shops' batches."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from django.urls import reverse
 from interactions.models import Interaction
 from reminders.models import PrintBatch, PrintBatchStatus, Reminder, ReminderStatus
 from reminders.postcards import services
-from tests.reminders.test_postcards_batches import TODAY, _customer, postcard_reminder  # noqa: F401
+from tests.reminders.postcards.conftest import TODAY, postcard_customer
 
 MM = 72 / 25.4
 
 
 @pytest.fixture
-def batch(tenant, postcard_reminder):  # noqa: F811
+def batch(tenant, postcard_reminder):
     for postal in ("150-0001", "060-0042"):
-        postcard_reminder(_customer(tenant, postal=postal))
-    postcard_reminder(_customer(tenant, postal="", family_name="無番地"))
+        postcard_reminder(postcard_customer(tenant, postal=postal))
+    postcard_reminder(postcard_customer(tenant, postal="", family_name="無番地"))
     return services.print_batch_create(tenant=tenant, due_until=TODAY)
 
 
@@ -34,10 +34,10 @@ def _snapshot(tenant):
 
 def test_staff_sees_the_waiting_count_and_builds_a_batch(
     tenant, staff_client, postcard_reminder, monkeypatch
-):  # noqa: F811
+):
     monkeypatch.setattr(services, "local_today", lambda tenant: TODAY)
-    postcard_reminder(_customer(tenant))
-    postcard_reminder(_customer(tenant, postal=""))
+    postcard_reminder(postcard_customer(tenant))
+    postcard_reminder(postcard_customer(tenant, postal=""))
     page = staff_client.get(reverse("reminders:postcards"))
     assert page.status_code == 200
     assert b'id="postcards-waiting">2<' in page.content
