@@ -152,3 +152,21 @@ def test_another_shops_batch_is_404_for_every_page_pdf_and_action(tenant, other_
     assert b"#%d<" % batch.pk not in other_client.get(reverse("reminders:postcards")).content
     other_client.post(reverse("reminders:postcards"))
     assert _snapshot(tenant) == before
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "ja",
+            ["はがき", "印刷バッチ #", "投函済みにする", "郵便番号がありません", "宛名ラベル A4 24面（PDF）"],
+        ),
+        ("en", ["Postcards", "Print batch #", "Mark as posted", "no postal code", "Labels, A4 24-up (PDF)"]),
+    ],
+)
+def test_the_batch_page_in_japanese_and_english(manager_client, batch, language, words):
+    page = manager_client.get(
+        reverse("reminders:postcard_batch", args=[batch.pk]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    text = page.content.decode()
+    assert [w for w in words if w not in text] == []
