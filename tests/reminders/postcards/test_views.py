@@ -49,7 +49,7 @@ def test_staff_sees_the_waiting_count_and_builds_a_batch(
         "reminders:postcard_batch", args=[batch.pk]
     )
     assert (batch.card_count, batch.problem_count) == (1, 1)
-    detail = staff_client.get(response.url)
+    detail = staff_client.get(response.url, HTTP_ACCEPT_LANGUAGE="en")
     assert detail.status_code == 200
     assert "no postal code" in detail.content.decode()
     assert b"Mark as posted" not in detail.content  # staff prints; a manager posts
@@ -118,7 +118,7 @@ def test_a_manager_marks_posted_only_with_the_confirmation_and_only_once(tenant,
     assert sent == 2
     after = _snapshot(tenant)
 
-    second = manager_client.post(url, {"confirm": "on"}, follow=True)
+    second = manager_client.post(url, {"confirm": "on"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert "already posted" in second.content.decode()
     assert _snapshot(tenant) == after
     assert Interaction.objects.for_tenant(tenant).count() == 2
