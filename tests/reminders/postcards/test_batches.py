@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pdfplumber
 import pytest
+from celery.schedules import crontab
 from django.utils import timezone
 
 from channels.models import ChannelConsent, ConsentStatus, MessageChannel
@@ -15,6 +16,7 @@ from crm.rls import tenant_context
 from customers.models import Customer, ServiceKind
 from customers.privacy import customer_erase
 from interactions.models import Channel, Interaction, InteractionSource
+from reminders import tasks
 from reminders.models import PrintBatch, PrintBatchItem, PrintBatchStatus, Reminder, ReminderStatus, RuleKind
 from reminders.postcards import selectors, services
 from reminders.postcards.render import render_postcards
@@ -319,3 +321,14 @@ def test_preview_count_is_what_a_build_would_take(tenant, postcard_reminder):
         assert selectors.print_batch_preview_count(tenant=tenant, due_until=TODAY) == 3
     _build(tenant)
     assert selectors.print_batch_preview_count(tenant=tenant, due_until=TODAY) == 1  # the bad address
+
+
+def test_the_beat_runs_the_monthly_build_on_the_first_of_the_month(settings, tenant, postcard_reminder):
+    entry = settings.CELERY_BEAT_SCHEDULE["build-print-batches-monthly"]
+    assert entry["task"] == tasks.build_print_batches.name == "reminders.tasks.build_print_batches"
+    assert entry["schedule"] == crontab(day_of_month=1, hour=6, minute=0)
+    reminder = postcard_reminder(postcard_customer(tenant), due=timezone.localdate() - timedelta(days=1))
+    assert tasks.build_print_batches() == {tenant.slug: 1}
+    assert list(PrintBatchItem.objects.for_tenant(tenant).values_list("reminder_id", flat=True)) == [
+        reminder.pk
+    ]
