@@ -63,6 +63,9 @@ def batch_pdf(request, pk: int, kind: str):
         raise Http404
     batch = selectors.print_batch_get(tenant=request.tenant, pk=pk)
     cards = selectors.print_batch_document(tenant=request.tenant, batch=batch).cards
+    if not cards:
+        messages.info(request, _("There are no postcards to print."))
+        return redirect("reminders:postcard_batch", pk=batch.pk)
     if kind == "cards":
         pdf = render_postcards(
             cards,

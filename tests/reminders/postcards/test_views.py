@@ -170,3 +170,14 @@ def test_the_batch_page_in_japanese_and_english(manager_client, batch, language,
     )
     text = page.content.decode()
     assert [w for w in words if w not in text] == []
+
+
+def test_a_batch_without_printable_cards_downloads_nothing(tenant, staff_client, postcard_reminder):
+    postcard_reminder(postcard_customer(tenant, postal=""))
+    batch = services.print_batch_create(tenant=tenant, due_until=TODAY)
+
+    response = staff_client.get(reverse("reminders:postcard_pdf", args=[batch.pk, "cards"]))
+
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert (batch.status, batch.print_count) == (PrintBatchStatus.DRAFT, 0)
