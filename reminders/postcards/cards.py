@@ -19,9 +19,8 @@ from reminders.models import Reminder
 from reminders.postcards.render import (
     Postcard,
     Sender,
-    message_layout,
+    check_fits,
     postal_digits,
-    vertical_address_layout,
 )
 from reminders.sending import pick_template, template_context
 from reminders.templating import render_email
@@ -31,7 +30,7 @@ NO_POSTAL_CODE = gettext_noop("no postal code")
 BAD_POSTAL_CODE = gettext_noop("postal code is not 7 digits")
 NO_ADDRESS = gettext_noop("no address")
 MESSAGE_TOO_LONG = gettext_noop("message too long for a postcard")
-ADDRESS_TOO_LONG = gettext_noop("address too long for a postcard")
+ADDRESS_TOO_LONG = gettext_noop("address or name too long for a postcard")
 REFUSED = gettext_noop("refused postcards")
 TEMPLATE_ERROR = gettext_noop("template error")
 
@@ -101,6 +100,5 @@ def postcard_for(reminder: Reminder, templates: dict, sender: Sender) -> Postcar
         message_title=rendered.subject,
         message=rendered.body,
     )
-    vertical_address_layout(card.address_lines)  # the tighter of the two layouts
-    message_layout(card)
+    check_fits(card)  # the vertical layout is the tighter of the two
     return card

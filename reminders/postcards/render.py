@@ -276,6 +276,18 @@ def vertical_address_layout(lines: Sequence[str]) -> tuple[float, list[tuple[str
     raise AddressTooLong(" ".join(lines)[:40])
 
 
+NAME_ROOM = 100 * mm
+NAME_SIZES = (22, 12)  # largest, smallest
+
+
+def check_fits(card: Postcard) -> None:
+    """Raise AddressTooLong / MessageTooLong when the card cannot be printed without cutting text."""
+    vertical_address_layout(card.address_lines)
+    if (len(card.name) + 2) * NAME_SIZES[1] > NAME_ROOM:
+        raise AddressTooLong(card.name[:40])
+    message_layout(card)
+
+
 def draw_address_vertical(canvas: Canvas, card: Postcard, *, draw_boxes: bool = True) -> None:
     _, page_h = CARD_SIZE
     _recipient_boxes(canvas, card, draw_boxes=draw_boxes)
@@ -291,7 +303,7 @@ def draw_address_vertical(canvas: Canvas, card: Postcard, *, draw_boxes: bool = 
         x -= size * 1.35
     # Name with 様, large, in the centre column; shrunk to fit long names.
     name = card.name.replace(" ", "　")
-    name_size = _fit_size(len(name) + 2, 100 * mm, 22, 12)
+    name_size = _fit_size(len(name) + 2, NAME_ROOM, *NAME_SIZES)
     name_x = min(x - 6 * mm, 52 * mm)
     _draw_vertical(
         canvas, f"{name}　{HONORIFIC}", x=name_x, top=page_h - 28 * mm, size=name_size, font=MINCHO

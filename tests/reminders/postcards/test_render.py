@@ -20,6 +20,7 @@ from reminders.postcards.render import (
     MessageTooLong,
     Postcard,
     Sender,
+    check_fits,
     message_layout,
     render_labels,
     render_postcards,
@@ -167,5 +168,8 @@ def test_too_long_texts_are_refused_not_cut():
     with pytest.raises(AddressTooLong):
         vertical_address_layout(["東京都" + "あ" * 200])
     card = _cards()[0]
+    with pytest.raises(AddressTooLong):
+        check_fits(Postcard(**{**card.__dict__, "name": "長" * 30}))
+    check_fits(Postcard(**{**card.__dict__, "name": "長" * 20}))
     with pytest.raises(MessageTooLong):
         message_layout(Postcard(**{**card.__dict__, "message": "長" * 3000}))
