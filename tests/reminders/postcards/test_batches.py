@@ -9,6 +9,8 @@ from datetime import timedelta
 import pdfplumber
 import pytest
 from celery.schedules import crontab
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from channels.models import ChannelConsent, ConsentStatus, MessageChannel
@@ -332,3 +334,19 @@ def test_the_beat_runs_the_monthly_build_on_the_first_of_the_month(settings, ten
     assert list(PrintBatchItem.objects.for_tenant(tenant).values_list("reminder_id", flat=True)) == [
         reminder.pk
     ]
+
+
+@pytest.mark.parametrize("n", [3, 15])
+def test_building_and_loading_a_batch_take_the_same_queries_for_any_size(tenant, postcard_reminder, n):
+    for _ in range(n):
+        postcard_reminder(postcard_customer(tenant))
+    postcard_reminder(postcard_customer(tenant, postal=""))
+    with CaptureQueriesContext(connection) as build:
+        batch = _build(tenant)
+    with CaptureQueriesContext(connection) as load:
+        document = selectors.print_batch_document(tenant=tenant, batch=batch)
+    assert len(document.cards) == n
+    # Fixed numbers whatever n (set-based): the build locks the candidates with their customers and rules in
+    # one read, checks relevance, erasure, refusals and templates once each, inserts the batch and all its
+    # items; the print reads the items (with everything a card needs), erasure, refusals and templates.
+    assert (len(build), len(load)) == (10, 4), [q["sql"][:60] for q in build.captured_queries]
