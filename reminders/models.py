@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from channels.models import ALL_CHANNELS, MessageChannel, parse_channel_order, validate_channel_order
 from crm.tenancy import TenantOwned
 from customers.models import Customer, Vehicle
+from reminders.templating import validate_template
 
 
 class Language(models.TextChoices):
@@ -57,8 +58,6 @@ class ReminderTemplate(TenantOwned):
         return f"{self.name} ({self.get_language_display()})"
 
     def clean(self):
-        from reminders.templating import validate_template
-
         errors = {}
         for field in ("subject", "body"):
             problem = validate_template(getattr(self, field) or "")
