@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import ALL_CHANNELS, MessageChannel, parse_channel_order, validate_channel_order
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 from customers.models import Customer, Vehicle
 from reminders.templating import validate_template
 
