@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.models import MessageChannel
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import Tenant, User
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from interactions.models import Channel, Direction, Interaction, InteractionSource, Topic
 from reminders.models import (
     PrintBatch,

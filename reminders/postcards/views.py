@@ -6,8 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.permissions import tenant_view
-from crm.roles import POST_POSTCARDS, PRINT_POSTCARDS
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import POST_POSTCARDS, PRINT_POSTCARDS
 from reminders.postcards import selectors, services
 from reminders.postcards.forms import MarkPostedForm
 from reminders.postcards.render import render_labels, render_postcards

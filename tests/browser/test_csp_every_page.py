@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from channels.models import MessageChannel
 from crm.models import Membership, Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer, Vehicle
 from reminders.models import Reminder, ReminderStatus, ReminderTemplate
 from reminders.postcards.services import print_batch_create

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand
 
 from channels.models import MessageChannel
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer, Vehicle
 from reminders.models import Reminder, ReminderStatus, RuleKind
 from reminders.postcards import selectors, services

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from channels.models import ChannelConsent, ConsentStatus, MessageChannel
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer, ServiceKind
 from customers.privacy import customer_erase
 from interactions.models import Channel, Interaction, InteractionSource

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from interactions.models import Interaction
 from reminders.models import PrintBatch, PrintBatchItem, Reminder, ReminderStatus
 from reminders.postcards import services
