@@ -22,7 +22,7 @@ from reminders.postcards.render import (
     check_fits,
     postal_digits,
 )
-from reminders.sending import pick_template, template_context
+from reminders.sending.message import pick_template, template_context
 from reminders.templating import render_email
 
 # Problems are stored in English and translated on the page (gettext_noop marks them for makemessages).

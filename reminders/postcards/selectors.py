@@ -14,7 +14,7 @@ from reminders.models import PrintBatch, PrintBatchItem, PrintBatchStatus, Remin
 from reminders.postcards import cards
 from reminders.postcards.render import AddressTooLong, MessageTooLong, Postcard
 from reminders.postcards.services import postcard_candidates
-from reminders.sending import templates_by_language
+from reminders.sending.message import templates_by_language
 from reminders.templating import TemplateRejected
 
 WITHDRAWN = gettext_noop("no longer to be sent")

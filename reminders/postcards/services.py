@@ -33,7 +33,9 @@ from reminders.models import (
 )
 from reminders.postcards import cards
 from reminders.postcards.render import AddressTooLong, MessageTooLong
-from reminders.sending import TOPIC_BY_KIND, reasons_not_relevant, templates_by_language
+from reminders.sending.checks import reasons_not_relevant
+from reminders.sending.message import templates_by_language
+from reminders.sending.states import TOPIC_BY_KIND
 from reminders.templating import TemplateRejected
 
 OPEN_STATUSES = (PrintBatchStatus.DRAFT, PrintBatchStatus.PRINTED)
