@@ -236,6 +236,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reminders.tasks.sweep_stuck_reminders",
         "schedule": timedelta(minutes=5),
     },
+    "build-print-batches-monthly": {
+        "task": "reminders.tasks.build_print_batches",
+        "schedule": crontab(day_of_month=1, hour=6, minute=0),
+    },
     "refresh-analytics-nightly": {
         "task": "analytics.tasks.refresh_all_tenants",
         "schedule": crontab(hour=3, minute=0),

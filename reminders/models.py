@@ -1,5 +1,7 @@
-"""Reminder rules, their steps, e-mail templates, and the Reminder outbox rows the planner creates."""
+"""Reminder rules, their steps, e-mail templates, the Reminder outbox rows the planner creates, and the
+print batches of postcard reminders."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -223,3 +225,75 @@ class Reminder(TenantOwned):
 
     def __str__(self):
         return f"{self.rule_id}#{self.step} → {self.customer_id} on {self.due_date}"
+
+
+class PrintBatchStatus(models.TextChoices):
+    DRAFT = "draft", _("Ready to print")
+    PRINTED = "printed", _("Printed")
+    POSTED = "posted", _("Posted")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PrintBatch(TenantOwned):
+    """A print run of postcards (はがき): the queued postcard reminders due up to `due_until`.
+
+    draft → printed (the cards PDF was downloaded) → posted (its reminders become sent), or cancelled
+    (its reminders are free for the next batch). Reprinting never adds or removes items.
+    """
+
+    due_until = models.DateField(_("due until"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=PrintBatchStatus.choices, default=PrintBatchStatus.DRAFT
+    )
+    card_count = models.PositiveIntegerField(_("cards"), default=0)
+    problem_count = models.PositiveIntegerField(_("not printed"), default=0)
+    posted_count = models.PositiveIntegerField(_("marked sent"), default=0)
+    print_count = models.PositiveIntegerField(_("times printed"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    printed_at = models.DateTimeField(_("first printed"), null=True, blank=True)
+    posted_at = models.DateTimeField(_("posted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("print batch")
+        verbose_name_plural = _("print batches")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "status"], name="printbatch_tenant_status")]
+
+    def __str__(self):
+        return f"#{self.pk} ({self.due_until})"
+
+
+class PrintBatchItem(TenantOwned):
+    """One reminder in a print batch: a card (`problem` empty) or listed as not printable (bad address).
+
+    A reminder is a card of at most one live batch (partial unique constraint); listed problems do not
+    hold it, so the next batch lists or prints it again once the address is fixed.
+    """
+
+    batch = models.ForeignKey(PrintBatch, on_delete=models.CASCADE, related_name="items")
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    problem = models.CharField(_("problem"), max_length=100, blank=True)
+    # A cancelled batch releases its cards (kept for the record).
+    released = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "reminder"],
+                condition=Q(problem="", released=False),
+                name="printbatchitem_one_live_card",
+            ),
+            models.UniqueConstraint(fields=["tenant", "batch", "position"], name="printbatchitem_position"),
+        ]
+        indexes = [models.Index(fields=["tenant", "batch", "problem"], name="printbatchitem_batch")]
+
+    def __str__(self):
+        return f"{self.batch_id}#{self.position} → {self.reminder_id}"

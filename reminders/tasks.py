@@ -19,6 +19,7 @@ from django.conf import settings
 
 from crm.tenancy.rls import tenant_task
 from reminders import dispatch, planner, sending
+from reminders.postcards import services as postcard_services
 
 
 def send_batch_size() -> int:
@@ -93,3 +94,9 @@ def send_reminder(tenant_id: int, reminder_id: int) -> dict[str, int]:
 
 
 send_reminder.multi_transaction = True
+
+
+@shared_task(name="reminders.tasks.build_print_batches")
+def build_print_batches() -> dict[str, int]:
+    """Monthly: a print batch of postcards for every shop that has some (beat: 1st of the month)."""
+    return postcard_services.print_batches_build_all()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from reminders import views
+from reminders.postcards import views as postcard_views
 
 app_name = "reminders"
 
@@ -14,4 +15,9 @@ urlpatterns = [
     path("templates/<int:pk>/", views.template_edit, name="template_edit"),
     path("calls/", views.call_tasks, name="call_tasks"),
     path("outbox/", views.outbox, name="outbox"),
+    path("postcards/", postcard_views.batch_list, name="postcards"),
+    path("postcards/<int:pk>/", postcard_views.batch_detail, name="postcard_batch"),
+    path("postcards/<int:pk>/<slug:kind>.pdf", postcard_views.batch_pdf, name="postcard_pdf"),
+    path("postcards/<int:pk>/posted/", postcard_views.batch_post, name="postcard_post"),
+    path("postcards/<int:pk>/cancel/", postcard_views.batch_cancel, name="postcard_cancel"),
 ]

@@ -23,3 +23,5 @@ EDIT_CUSTOMERS = Role.STAFF  # customers, vehicles, purchases, services, interac
 EDIT_RULES = Role.MANAGER  # reminder rules and templates, segment map, analytics settings
 VIEW_ALL_ANALYTICS = Role.MANAGER
 MANAGE_TENANT = Role.OWNER  # members, roles, API keys, tenant settings, handover
+PRINT_POSTCARDS = Role.STAFF  # print batches of postcards: build, download the PDF (customers' addresses)
+POST_POSTCARDS = Role.MANAGER  # mark a print batch as posted (its reminders become sent), cancel it

@@ -16,12 +16,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import get_commands
 
-PRODUCT_PACKAGES = ["crm", "customers", "interactions", "reminders", "analytics", "workspace"]
+PRODUCT_PACKAGES = ["crm", "customers", "interactions", "channels", "reminders", "analytics", "workspace"]
 BENCHMARK_COMMANDS = {
     "bench_analytics",
     "bench_api",
     "bench_load",
     "bench_pages",
+    "bench_postcards",
     "bench_reminders",
     "drill_pg_restart",
     "fault_drill",

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from channels.models import MessageChannel
 from crm.models import Membership, Tenant
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer, Vehicle
-from reminders.models import ReminderTemplate
+from reminders.models import Reminder, ReminderStatus, ReminderTemplate
+from reminders.postcards.services import print_batch_create
 from reminders.services import unsubscribe_token
 from tests.browser.conftest import login, shot
 from tests.browser.test_layout_and_a11y import UNLABELLED_INPUTS
@@ -43,6 +47,14 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
     customer = Customer.objects.for_tenant(tenant).order_by("pk").first()
     vehicle = Vehicle.objects.for_tenant(tenant).order_by("pk").first()
     template = ReminderTemplate.objects.for_tenant(tenant).order_by("pk").first()
+    # A print batch with one card and one bad address, so its page shows both lists and the post form.
+    Reminder.objects.for_tenant(tenant).filter(
+        pk__in=Reminder.objects.for_tenant(tenant).order_by("pk").values("pk")[:2]
+    ).update(status=ReminderStatus.QUEUED, channel=MessageChannel.POSTCARD, due_date=timezone.localdate())
+    first = Reminder.objects.for_tenant(tenant).filter(channel=MessageChannel.POSTCARD).order_by("pk").first()
+    Customer.objects.for_tenant(tenant).filter(pk=first.customer_id).update(postal_code="")
+    with tenant_context(tenant.pk):
+        batch = print_batch_create(tenant=tenant, due_until=timezone.localdate())
     # Another member (one with customers, so the removal page shows its successor choice).
     member = (
         Membership.objects.for_tenant(tenant)
@@ -69,6 +81,8 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         ("reminder_template", f"/reminders/templates/{template.pk}/"),
         ("reminder_calls", "/reminders/calls/"),
         ("reminder_outbox", "/reminders/outbox/"),
+        ("reminder_postcards", "/reminders/postcards/"),
+        ("reminder_postcard_batch", f"/reminders/postcards/{batch.pk}/"),
         ("analytics", "/analytics/"),
         ("analytics_kpi", "/analytics/kpi/"),
         ("analytics_conversion", "/analytics/conversion/"),
