@@ -8,6 +8,8 @@ COPY customers customers
 COPY interactions interactions
 COPY reminders reminders
 COPY analytics analytics
+COPY channels channels
+COPY workspace workspace
 RUN pip install --no-cache-dir .
 COPY . .
 RUN npm ci --no-audit --no-fund && make static && python manage.py compilemessages --ignore=node_modules
