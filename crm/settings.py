@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "interactions",
     "reminders",
     "analytics",
+    "bookings",
     "workspace",
 ]
 

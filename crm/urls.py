@@ -43,5 +43,7 @@ urlpatterns = [
     path("reminders/", include("reminders.urls")),
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
     path("analytics/", include("analytics.urls")),
+    path("bookings/", include("bookings.urls")),
+    path("b/", include("bookings.public_urls")),  # public booking pages (no login, signed links)
     path("", include("interactions.urls")),
 ]

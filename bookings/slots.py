@@ -1,0 +1,263 @@
+"""Free slots of a work type, computed from the shop's capacity in a few set-based queries.
+
+The grid: bookings hold seats on a fixed 15-minute claim grid (`CLAIM_MINUTES`), whatever the shop
+offers; the shop's `slot_minutes` (15/30/60) only decides where an offered slot may *start*. So a
+change of the offered grid never makes the held seats unreadable, and a 車検 of 90 minutes holds six
+cells. A candidate start is free when every cell it covers has fewer claims than the work type's
+capacity, the whole booking fits inside one opening interval (no booking spans the lunch break),
+the day is open (weekly pattern, not a closed day, not a public holiday unless the shop opens on
+them) and it lies between now + lead time and today + horizon.
+
+Queries: settings, opening hours, closed days (three small reads) and ONE aggregate over the
+claims of the work type in the window (`GROUP BY starts_at`): never a query per slot or per day.
+The rest is Python over the grid (60 days × ~20 starts a day ≈ a thousand entries).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bookings.holidays import public_holidays
+from bookings.models import BookingSettings, ClosedDay, OpeningHours, SlotClaim, WorkType
+from crm.models import Tenant
+
+CLAIM_MINUTES = 15
+CLAIM_STEP = timedelta(minutes=CLAIM_MINUTES)
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime  # aware, in the shop's time zone
+    ends_at: datetime
+    free: int  # seats still free for the whole duration
+
+    @property
+    def key(self) -> str:
+        """The slot's value in forms and URLs: local start, minute precision."""
+        return self.starts_at.strftime("%Y-%m-%dT%H:%M")
+
+
+def settings_for(tenant: Tenant) -> BookingSettings:
+    """The shop's booking settings, or the defaults (unsaved) when it never changed them."""
+    found = BookingSettings.objects.for_tenant(tenant).first()
+    return found if found is not None else BookingSettings(tenant=tenant)
+
+
+def shop_zone(tenant: Tenant) -> ZoneInfo:
+    return ZoneInfo(tenant.time_zone or "Asia/Tokyo")
+
+
+def claim_cells(starts_at: datetime, duration_minutes: int) -> list[datetime]:
+    """The 15-minute cells a booking of this length starting then holds."""
+    count = math.ceil(duration_minutes / CLAIM_MINUTES)
+    return [starts_at + i * CLAIM_STEP for i in range(count)]
+
+
+def closed_dates(tenant: Tenant, start: date, end: date, *, booking_settings: BookingSettings) -> dict:
+    """Dates in [start, end] the shop is closed on besides its weekly pattern, with the reason."""
+    closed: dict[date, str] = {}
+    if booking_settings.closed_on_public_holidays:
+        closed.update(public_holidays(start, end))
+    for day, note in (
+        ClosedDay.objects.for_tenant(tenant).filter(date__range=(start, end)).values_list("date", "note")
+    ):
+        closed[day] = note or _("Closed")
+    return closed
+
+
+def opening_intervals(tenant: Tenant) -> dict[int, list[tuple[time, time]]]:
+    by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for weekday, opens, closes in (
+        OpeningHours.objects.for_tenant(tenant)
+        .order_by("weekday", "opens")
+        .values_list("weekday", "opens", "closes")
+    ):
+        by_weekday[weekday].append((opens, closes))
+    return by_weekday
+
+
+def candidate_starts(
+    *,
+    tenant: Tenant,
+    work_type: WorkType,
+    start: date,
+    end: date,
+    booking_settings: BookingSettings,
+) -> list[tuple[datetime, datetime]]:
+    """Every (start, end) the opening pattern allows for this work type in [start, end], local time."""
+    zone = shop_zone(tenant)
+    hours = opening_intervals(tenant)
+    closed = closed_dates(tenant, start, end, booking_settings=booking_settings)
+    grid = timedelta(minutes=booking_settings.slot_minutes)
+    length = timedelta(minutes=work_type.duration_minutes)
+    starts: list[tuple[datetime, datetime]] = []
+    day = start
+    while day <= end:
+        if day not in closed:
+            for opens, closes in hours.get(day.weekday(), ()):
+                at = datetime.combine(day, opens, tzinfo=zone)
+                close_at = datetime.combine(day, closes, tzinfo=zone)
+                while at + length <= close_at:
+                    starts.append((at, at + length))
+                    at += grid
+        day += timedelta(days=1)
+    return starts
+
+
+def window(tenant: Tenant, booking_settings: BookingSettings, now: datetime | None = None):
+    """(earliest bookable start, last bookable day) for online booking."""
+    now = now or timezone.now()
+    zone = shop_zone(tenant)
+    earliest = now.astimezone(zone) + timedelta(hours=booking_settings.lead_time_hours)
+    last_day = now.astimezone(zone).date() + timedelta(days=booking_settings.horizon_days)
+    return earliest, last_day
+
+
+def used_seats(
+    *, tenant: Tenant, work_type: WorkType, first: datetime, last: datetime
+) -> dict[datetime, int]:
+    """Claims per 15-minute cell of one work type in [first, last]: one GROUP BY over the index."""
+    rows = (
+        SlotClaim.objects.for_tenant(tenant)
+        .filter(work_type=work_type, starts_at__gte=first, starts_at__lte=last)
+        .values("starts_at")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("starts_at", "n")
+    )
+    return dict(rows)
+
+
+def free_slots(
+    *,
+    tenant: Tenant,
+    work_type: WorkType,
+    start: date,
+    end: date,
+    now: datetime | None = None,
+    online: bool = True,
+    exclude_booking=None,
+) -> list[Slot]:
+    """Free slots of `work_type` on the days [start, end] (the shop's local dates).
+
+    `online=True` applies the lead time and the horizon (what a customer may book); staff booking
+    by phone (`online=False`) see every open slot from now on. `exclude_booking`: the seats of this
+    booking count as free (moving a booking may keep part of its own time).
+    """
+    booking_settings = settings_for(tenant)
+    now = now or timezone.now()
+    zone = shop_zone(tenant)
+    if online:
+        earliest, last_day = window(tenant, booking_settings, now)
+        end = min(end, last_day)
+    else:
+        earliest = now.astimezone(zone)
+    start = max(start, earliest.date())
+    if end < start:
+        return []
+    candidates = [
+        (s, e)
+        for s, e in candidate_starts(
+            tenant=tenant, work_type=work_type, start=start, end=end, booking_settings=booking_settings
+        )
+        if s >= earliest
+    ]
+    if not candidates:
+        return []
+    used = used_seats(tenant=tenant, work_type=work_type, first=candidates[0][0], last=candidates[-1][1])
+    if exclude_booking is not None:
+        for cell in exclude_booking.claims.values_list("starts_at", flat=True):
+            used[cell] = used.get(cell, 1) - 1
+    capacity = work_type.capacity
+    slots = []
+    for s, e in candidates:
+        cells = claim_cells(s, work_type.duration_minutes)
+        busiest = max(used.get(c, 0) for c in cells)
+        if busiest < capacity:
+            slots.append(Slot(starts_at=s, ends_at=e, free=capacity - busiest))
+    return slots
+
+
+def slot_is_offered(
+    *, tenant: Tenant, work_type: WorkType, starts_at: datetime, online: bool, now: datetime | None = None
+) -> bool:
+    """Whether `starts_at` is a start the opening pattern (and, online, the booking window) allows.
+
+    Seats are not checked here: the claim insert is the check (see services._claim_seats).
+    """
+    booking_settings = settings_for(tenant)
+    local = starts_at.astimezone(shop_zone(tenant))
+    now = now or timezone.now()
+    if online:
+        earliest, last_day = window(tenant, booking_settings, now)
+        if local < earliest or local.date() > last_day:
+            return False
+    elif local < now.astimezone(shop_zone(tenant)) - timedelta(days=1):
+        return False  # staff may still enter today's walk-in, not book the past
+    day = local.date()
+    candidates = candidate_starts(
+        tenant=tenant, work_type=work_type, start=day, end=day, booking_settings=booking_settings
+    )
+    if online:
+        return any(s == local for s, _e in candidates)
+    # By phone the shop may start at any 15-minute mark inside opening hours.
+    if local.minute % CLAIM_MINUTES:
+        return False
+    length = timedelta(minutes=work_type.duration_minutes)
+    zone = shop_zone(tenant)
+    if day in closed_dates(tenant, day, day, booking_settings=booking_settings):
+        return False
+    return any(
+        datetime.combine(day, opens, tzinfo=zone) <= local
+        and local + length <= datetime.combine(day, closes, tzinfo=zone)
+        for opens, closes in opening_intervals(tenant).get(day.weekday(), ())
+    )
+
+
+@dataclass(frozen=True)
+class SlotDay:
+    day: date
+    closed_reason: str  # "" when open
+    slots: list[Slot]
+
+
+def slot_days(
+    *,
+    tenant: Tenant,
+    work_type: WorkType,
+    first: date,
+    days: int = 7,
+    online: bool = True,
+    exclude_booking=None,
+    now: datetime | None = None,
+) -> list[SlotDay]:
+    """`days` consecutive days from `first` with their free slots (the public page shows a week)."""
+    last = first + timedelta(days=days - 1)
+    found = free_slots(
+        tenant=tenant,
+        work_type=work_type,
+        start=first,
+        end=last,
+        now=now,
+        online=online,
+        exclude_booking=exclude_booking,
+    )
+    by_day: dict[date, list[Slot]] = defaultdict(list)
+    for slot in found:
+        by_day[slot.starts_at.date()].append(slot)
+    closed = closed_dates(tenant, first, last, booking_settings=settings_for(tenant))
+    hours = opening_intervals(tenant)
+    result = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        reason = closed.get(day, "") or ("" if hours.get(day.weekday()) else _("Regular holiday"))
+        result.append(SlotDay(day=day, closed_reason=reason, slots=by_day.get(day, [])))
+    return result
