@@ -173,6 +173,8 @@ class BookingSlotViewSet(TenantGenericViewSet):
     serializer_class = SlotSerializer
     pagination_class = None
     filter_backends = []
+    ordering = ("position", "id")
+    export = None  # slots are computed; the CSV export of the base would list work types
 
     @extend_schema(
         summary=_("Free slots of a work type"),

@@ -292,8 +292,11 @@ def capacity(request):
     work_type_pk = request.POST.get("work_type", "")
     editing = selectors.work_type_get(tenant=tenant, pk=int(work_type_pk)) if work_type_pk.isdigit() else None
     prefix = f"w{editing.pk}" if editing else "new"
+    # The form validates its own copy: a ModelForm writes into its instance, and the service must see
+    # the stored values to tell what changed (as in reminders' rule_edit).
+    form_copy = selectors.work_type_get(tenant=tenant, pk=editing.pk) if editing else None
     work_type_form = WorkTypeForm(
-        request.POST if what == "work_type" else None, instance=editing, prefix=prefix
+        request.POST if what == "work_type" else None, instance=form_copy, prefix=prefix
     )
     if request.method == "POST":
         try:
