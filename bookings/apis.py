@@ -215,8 +215,15 @@ class BookingSlotViewSet(TenantGenericViewSet):
         found = slot_math.free_slots(
             tenant=self.tenant, work_type=work_type, start=first, end=last, online=online
         )
+        # Built directly in SlotSerializer's shape: a 60-day answer has hundreds of slots, and DRF's
+        # per-field machinery would cost more than computing them.
         data = [
-            {"work_type": work_type.pk, "starts_at": s.starts_at, "ends_at": s.ends_at, "free": s.free}
+            {
+                "work_type": work_type.pk,
+                "starts_at": s.starts_at.isoformat(),
+                "ends_at": s.ends_at.isoformat(),
+                "free": s.free,
+            }
             for s in found
         ]
-        return Response(SlotSerializer(data, many=True).data)
+        return Response(data)

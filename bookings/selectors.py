@@ -65,6 +65,19 @@ def bookings_between(
     return qs
 
 
+def calendar_week_rows(*, tenant: Tenant, first: date, last: date):
+    """The week view's bookings as plain rows: what one line in the calendar needs, nothing more."""
+    start, end = day_bounds(tenant, first, last)
+    return (
+        Booking.objects.for_tenant(tenant)
+        .filter(
+            starts_at__gte=start, starts_at__lt=end, status__in=(*HOLDING_STATUSES, BookingStatus.NO_SHOW)
+        )
+        .order_by("starts_at", "id")
+        .values("pk", "starts_at", "status", "work_type_id", "customer__family_name")
+    )
+
+
 def bookings_unconfirmed(*, tenant: Tenant, since: datetime) -> QuerySet[Booking]:
     """Online requests still waiting for the shop, from `since` on (Today's list)."""
     return (

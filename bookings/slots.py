@@ -121,19 +121,19 @@ def window(tenant: Tenant, booking_settings: BookingSettings, now: datetime | No
     return earliest, last_day
 
 
-def used_seats(
-    *, tenant: Tenant, work_type: WorkType, first: datetime, last: datetime
-) -> dict[datetime, int]:
-    """Claims per 15-minute cell of one work type in [first, last]: one GROUP BY over the index."""
+def used_seats(*, tenant: Tenant, work_type: WorkType, first: datetime, last: datetime) -> dict[int, int]:
+    """Claims per 15-minute cell of one work type in [first, last), keyed by the cell's epoch second:
+    one GROUP BY over the (tenant, work type, start, seat) index. Integer keys, because hashing an
+    aware datetime calls its time zone for every lookup."""
     rows = (
         SlotClaim.objects.for_tenant(tenant)
-        .filter(work_type=work_type, starts_at__gte=first, starts_at__lte=last)
+        .filter(work_type=work_type, starts_at__gte=first, starts_at__lt=last)
         .values("starts_at")
         .annotate(n=Count("id"))
         .order_by()
         .values_list("starts_at", "n")
     )
-    return dict(rows)
+    return {int(at.timestamp()): n for at, n in rows}
 
 
 def free_slots(
@@ -151,6 +151,9 @@ def free_slots(
     `online=True` applies the lead time and the horizon (what a customer may book); staff booking
     by phone (`online=False`) see every open slot from now on. `exclude_booking`: the seats of this
     booking count as free (moving a booking may keep part of its own time).
+
+    The seats in use are laid on an array with one entry per 15-minute cell of the window; a
+    candidate's busiest cell is the max of its slice of that array.
     """
     booking_settings = settings_for(tenant)
     now = now or timezone.now()
@@ -172,15 +175,26 @@ def free_slots(
     ]
     if not candidates:
         return []
-    used = used_seats(tenant=tenant, work_type=work_type, first=candidates[0][0], last=candidates[-1][1])
+    first, last = candidates[0][0], candidates[-1][1]
+    used = used_seats(tenant=tenant, work_type=work_type, first=first, last=last)
+    step = CLAIM_MINUTES * 60
+    base = int(first.timestamp())
+    busy = [0] * ((int(last.timestamp()) - base) // step + 1)
+    for at, n in used.items():
+        index = (at - base) // step
+        if 0 <= index < len(busy):
+            busy[index] = n
     if exclude_booking is not None:
         for cell in exclude_booking.claims.values_list("starts_at", flat=True):
-            used[cell] = used.get(cell, 1) - 1
+            index = (int(cell.timestamp()) - base) // step
+            if 0 <= index < len(busy) and busy[index]:
+                busy[index] -= 1
     capacity = work_type.capacity
+    width = math.ceil(work_type.duration_minutes / CLAIM_MINUTES)
     slots = []
     for s, e in candidates:
-        cells = claim_cells(s, work_type.duration_minutes)
-        busiest = max(used.get(c, 0) for c in cells)
+        index = (int(s.timestamp()) - base) // step
+        busiest = max(busy[index : index + width])
         if busiest < capacity:
             slots.append(Slot(starts_at=s, ends_at=e, free=capacity - busiest))
     return slots

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from bookings import services
 from bookings.holidays import public_holidays
@@ -33,6 +34,13 @@ def give_capacity(tenant, *, lead_time_hours: int = 0) -> dict[str, WorkType]:
     services.booking_defaults_create(tenant=tenant)
     BookingSettings.objects.for_tenant(tenant).update(lead_time_hours=lead_time_hours)
     return {w.code: w for w in WorkType.objects.for_tenant(tenant)}
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Assertions on service messages read the English msgids; the default language is Japanese."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
