@@ -54,25 +54,22 @@ def _tenant_or_404(tenant_id: int) -> Tenant:
     return tenant
 
 
-def _first_day(request, tenant: Tenant) -> date:
-    """The first day shown: ?from=YYYY-MM-DD, never before the shop's today."""
-    today = timezone.now().astimezone(slot_math.shop_zone(tenant)).date()
+def _first_day(request, calendar: slot_math.ShopCalendar) -> date:
+    """The first day shown: ?from=YYYY-MM-DD, between the shop's today and the horizon."""
+    today = calendar.today()
     try:
         wanted = date.fromisoformat(request.GET.get("from", ""))
     except ValueError:
         wanted = today
-    booking_settings = slot_math.settings_for(tenant)
-    last = today + timedelta(days=booking_settings.horizon_days)
-    return min(max(wanted, today), last)
+    return min(max(wanted, today), today + timedelta(days=calendar.settings.horizon_days))
 
 
-def _week_nav(request, tenant: Tenant, first: date) -> dict:
-    today = timezone.now().astimezone(slot_math.shop_zone(tenant)).date()
-    horizon = today + timedelta(days=slot_math.settings_for(tenant).horizon_days)
-    previous = first - timedelta(days=PUBLIC_DAYS)
+def _week_nav(calendar: slot_math.ShopCalendar, first: date) -> dict:
+    today = calendar.today()
+    horizon = today + timedelta(days=calendar.settings.horizon_days)
     following = first + timedelta(days=PUBLIC_DAYS)
     return {
-        "previous_day": previous if first > today else None,
+        "previous_day": first - timedelta(days=PUBLIC_DAYS) if first > today else None,
         "next_day": following if following <= horizon else None,
     }
 
@@ -175,11 +172,17 @@ def _add_week(request, context: dict, tenant: Tenant, work_type: WorkType | None
     if work_type is None:
         context["days"] = []
         return
-    first = _first_day(request, tenant)
+    calendar = slot_math.ShopCalendar.load(tenant)
+    first = _first_day(request, calendar)
     context["days"] = slot_math.slot_days(
-        tenant=tenant, work_type=work_type, first=first, days=PUBLIC_DAYS, exclude_booking=exclude_booking
+        tenant=tenant,
+        work_type=work_type,
+        first=first,
+        days=PUBLIC_DAYS,
+        exclude_booking=exclude_booking,
+        calendar=calendar,
     )
-    context.update(_week_nav(request, tenant, first))
+    context.update(_week_nav(calendar, first))
     context["chosen_slot"] = request.POST.get("slot", "")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,7 +42,11 @@ class Slot:
     @property
     def key(self) -> str:
         """The slot's value in forms and URLs: local start, minute precision."""
-        return self.starts_at.strftime("%Y-%m-%dT%H:%M")
+        return f"{self.starts_at:%Y-%m-%dT%H:%M}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.starts_at:%H:%M}"
 
 
 def settings_for(tenant: Tenant) -> BookingSettings:
@@ -61,48 +65,80 @@ def claim_cells(starts_at: datetime, duration_minutes: int) -> list[datetime]:
     return [starts_at + i * CLAIM_STEP for i in range(count)]
 
 
+@dataclass
+class ShopCalendar:
+    """What one page or API answer needs of a shop's capacity, read once: settings, the weekly
+    hours and the closed days (public holidays and the shop's own) of the days it looks at."""
+
+    tenant: Tenant
+    settings: BookingSettings
+    zone: ZoneInfo
+    hours: dict[int, list[tuple[time, time]]]
+    closed: dict[date, str] = field(default_factory=dict)
+    closed_loaded: tuple[date, date] | None = None
+
+    @classmethod
+    def load(cls, tenant: Tenant) -> ShopCalendar:
+        by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
+        for weekday, opens, closes in (
+            OpeningHours.objects.for_tenant(tenant)
+            .order_by("weekday", "opens")
+            .values_list("weekday", "opens", "closes")
+        ):
+            by_weekday[weekday].append((opens, closes))
+        return cls(
+            tenant=tenant, settings=settings_for(tenant), zone=shop_zone(tenant), hours=dict(by_weekday)
+        )
+
+    def closed_between(self, start: date, end: date) -> dict[date, str]:
+        """Closed days in [start, end] besides the weekly pattern, with the reason (one query per
+        new range; a page asks for the same range more than once)."""
+        if self.closed_loaded is None or not (
+            self.closed_loaded[0] <= start and end <= self.closed_loaded[1]
+        ):
+            closed: dict[date, str] = {}
+            if self.settings.closed_on_public_holidays:
+                closed.update(public_holidays(start, end))
+            for day, note in (
+                ClosedDay.objects.for_tenant(self.tenant)
+                .filter(date__range=(start, end))
+                .values_list("date", "note")
+            ):
+                closed[day] = note or _("Closed")
+            self.closed, self.closed_loaded = closed, (start, end)
+        return {d: r for d, r in self.closed.items() if start <= d <= end}
+
+    def today(self, now: datetime | None = None) -> date:
+        return (now or timezone.now()).astimezone(self.zone).date()
+
+    def window(self, now: datetime | None = None) -> tuple[datetime, date]:
+        """(earliest bookable start, last bookable day) for online booking."""
+        local_now = (now or timezone.now()).astimezone(self.zone)
+        return (
+            local_now + timedelta(hours=self.settings.lead_time_hours),
+            local_now.date() + timedelta(days=self.settings.horizon_days),
+        )
+
+
 def closed_dates(tenant: Tenant, start: date, end: date, *, booking_settings: BookingSettings) -> dict:
     """Dates in [start, end] the shop is closed on besides its weekly pattern, with the reason."""
-    closed: dict[date, str] = {}
-    if booking_settings.closed_on_public_holidays:
-        closed.update(public_holidays(start, end))
-    for day, note in (
-        ClosedDay.objects.for_tenant(tenant).filter(date__range=(start, end)).values_list("date", "note")
-    ):
-        closed[day] = note or _("Closed")
-    return closed
-
-
-def opening_intervals(tenant: Tenant) -> dict[int, list[tuple[time, time]]]:
-    by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for weekday, opens, closes in (
-        OpeningHours.objects.for_tenant(tenant)
-        .order_by("weekday", "opens")
-        .values_list("weekday", "opens", "closes")
-    ):
-        by_weekday[weekday].append((opens, closes))
-    return by_weekday
+    calendar = ShopCalendar(tenant=tenant, settings=booking_settings, zone=shop_zone(tenant), hours={})
+    return calendar.closed_between(start, end)
 
 
 def candidate_starts(
-    *,
-    tenant: Tenant,
-    work_type: WorkType,
-    start: date,
-    end: date,
-    booking_settings: BookingSettings,
+    *, calendar: ShopCalendar, work_type: WorkType, start: date, end: date
 ) -> list[tuple[datetime, datetime]]:
     """Every (start, end) the opening pattern allows for this work type in [start, end], local time."""
-    zone = shop_zone(tenant)
-    hours = opening_intervals(tenant)
-    closed = closed_dates(tenant, start, end, booking_settings=booking_settings)
-    grid = timedelta(minutes=booking_settings.slot_minutes)
+    closed = calendar.closed_between(start, end)
+    grid = timedelta(minutes=calendar.settings.slot_minutes)
     length = timedelta(minutes=work_type.duration_minutes)
+    zone = calendar.zone
     starts: list[tuple[datetime, datetime]] = []
     day = start
     while day <= end:
         if day not in closed:
-            for opens, closes in hours.get(day.weekday(), ()):
+            for opens, closes in calendar.hours.get(day.weekday(), ()):
                 at = datetime.combine(day, opens, tzinfo=zone)
                 close_at = datetime.combine(day, closes, tzinfo=zone)
                 while at + length <= close_at:
@@ -110,15 +146,6 @@ def candidate_starts(
                     at += grid
         day += timedelta(days=1)
     return starts
-
-
-def window(tenant: Tenant, booking_settings: BookingSettings, now: datetime | None = None):
-    """(earliest bookable start, last bookable day) for online booking."""
-    now = now or timezone.now()
-    zone = shop_zone(tenant)
-    earliest = now.astimezone(zone) + timedelta(hours=booking_settings.lead_time_hours)
-    last_day = now.astimezone(zone).date() + timedelta(days=booking_settings.horizon_days)
-    return earliest, last_day
 
 
 def used_seats(*, tenant: Tenant, work_type: WorkType, first: datetime, last: datetime) -> dict[int, int]:
@@ -145,6 +172,7 @@ def free_slots(
     now: datetime | None = None,
     online: bool = True,
     exclude_booking=None,
+    calendar: ShopCalendar | None = None,
 ) -> list[Slot]:
     """Free slots of `work_type` on the days [start, end] (the shop's local dates).
 
@@ -155,22 +183,19 @@ def free_slots(
     The seats in use are laid on an array with one entry per 15-minute cell of the window; a
     candidate's busiest cell is the max of its slice of that array.
     """
-    booking_settings = settings_for(tenant)
+    calendar = calendar or ShopCalendar.load(tenant)
     now = now or timezone.now()
-    zone = shop_zone(tenant)
     if online:
-        earliest, last_day = window(tenant, booking_settings, now)
+        earliest, last_day = calendar.window(now)
         end = min(end, last_day)
     else:
-        earliest = now.astimezone(zone)
+        earliest = now.astimezone(calendar.zone)
     start = max(start, earliest.date())
     if end < start:
         return []
     candidates = [
         (s, e)
-        for s, e in candidate_starts(
-            tenant=tenant, work_type=work_type, start=start, end=end, booking_settings=booking_settings
-        )
+        for s, e in candidate_starts(calendar=calendar, work_type=work_type, start=start, end=end)
         if s >= earliest
     ]
     if not candidates:
@@ -207,32 +232,27 @@ def slot_is_offered(
 
     Seats are not checked here: the claim insert is the check (see services._claim_seats).
     """
-    booking_settings = settings_for(tenant)
-    local = starts_at.astimezone(shop_zone(tenant))
+    calendar = ShopCalendar.load(tenant)
+    local = starts_at.astimezone(calendar.zone)
     now = now or timezone.now()
     if online:
-        earliest, last_day = window(tenant, booking_settings, now)
+        earliest, last_day = calendar.window(now)
         if local < earliest or local.date() > last_day:
             return False
-    elif local < now.astimezone(shop_zone(tenant)) - timedelta(days=1):
+    elif local < now.astimezone(calendar.zone) - timedelta(days=1):
         return False  # staff may still enter today's walk-in, not book the past
     day = local.date()
-    candidates = candidate_starts(
-        tenant=tenant, work_type=work_type, start=day, end=day, booking_settings=booking_settings
-    )
     if online:
+        candidates = candidate_starts(calendar=calendar, work_type=work_type, start=day, end=day)
         return any(s == local for s, _e in candidates)
     # By phone the shop may start at any 15-minute mark inside opening hours.
-    if local.minute % CLAIM_MINUTES:
+    if local.minute % CLAIM_MINUTES or day in calendar.closed_between(day, day):
         return False
     length = timedelta(minutes=work_type.duration_minutes)
-    zone = shop_zone(tenant)
-    if day in closed_dates(tenant, day, day, booking_settings=booking_settings):
-        return False
     return any(
-        datetime.combine(day, opens, tzinfo=zone) <= local
-        and local + length <= datetime.combine(day, closes, tzinfo=zone)
-        for opens, closes in opening_intervals(tenant).get(day.weekday(), ())
+        datetime.combine(day, opens, tzinfo=calendar.zone) <= local
+        and local + length <= datetime.combine(day, closes, tzinfo=calendar.zone)
+        for opens, closes in calendar.hours.get(day.weekday(), ())
     )
 
 
@@ -252,8 +272,10 @@ def slot_days(
     online: bool = True,
     exclude_booking=None,
     now: datetime | None = None,
+    calendar: ShopCalendar | None = None,
 ) -> list[SlotDay]:
     """`days` consecutive days from `first` with their free slots (the public page shows a week)."""
+    calendar = calendar or ShopCalendar.load(tenant)
     last = first + timedelta(days=days - 1)
     found = free_slots(
         tenant=tenant,
@@ -263,15 +285,15 @@ def slot_days(
         now=now,
         online=online,
         exclude_booking=exclude_booking,
+        calendar=calendar,
     )
     by_day: dict[date, list[Slot]] = defaultdict(list)
     for slot in found:
         by_day[slot.starts_at.date()].append(slot)
-    closed = closed_dates(tenant, first, last, booking_settings=settings_for(tenant))
-    hours = opening_intervals(tenant)
+    closed = calendar.closed_between(first, last)
     result = []
     for i in range(days):
         day = first + timedelta(days=i)
-        reason = closed.get(day, "") or ("" if hours.get(day.weekday()) else _("Regular holiday"))
+        reason = closed.get(day, "") or ("" if calendar.hours.get(day.weekday()) else _("Regular holiday"))
         result.append(SlotDay(day=day, closed_reason=reason, slots=by_day.get(day, [])))
     return result
