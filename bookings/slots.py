@@ -291,9 +291,12 @@ def slot_days(
     for slot in found:
         by_day[slot.starts_at.date()].append(slot)
     closed = calendar.closed_between(first, last)
+    too_soon_before = calendar.window(now)[0].date() if online else first
     result = []
     for i in range(days):
         day = first + timedelta(days=i)
         reason = closed.get(day, "") or ("" if calendar.hours.get(day.weekday()) else _("Regular holiday"))
+        if not reason and day < too_soon_before:
+            reason = _("Too soon to book online")
         result.append(SlotDay(day=day, closed_reason=reason, slots=by_day.get(day, [])))
     return result
