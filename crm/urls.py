@@ -6,6 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from crm import twofactor, views
+from customers import urls as customers_urls
+from workspace import urls as workspace_urls
 
 # Redoc styles itself with injected <style> elements and searches in a blob: worker: the one page
 # whose policy allows inline styles (scripts stay 'self' only).
@@ -39,11 +41,13 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/docs/redoc/", API_REDOC, name="api-redoc"),
-    path("customers/", include("customers.urls")),
+    # A namespace is what the user sees; the views behind it may live in the layer that composes apps.
+    path("customers/", include((customers_urls.urlpatterns + workspace_urls.customer_patterns, "customers"))),
     path("reminders/", include("reminders.urls")),
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
     path("analytics/", include("analytics.urls")),
     path("bookings/", include("bookings.urls")),
     path("b/", include("bookings.public_urls")),  # public booking pages (no login, signed links)
+    path("", include(workspace_urls.root_patterns)),
     path("", include("interactions.urls")),
 ]

@@ -29,7 +29,8 @@ from crm.errors import ApplicationError
 from crm.roles import Role, role_at_least
 from crm.services import model_update
 from customers import services
-from customers.imports import import_job_create, run_import
+from customers.imports import run_import
+from customers.imports.enqueue import import_job_create
 from customers.models import (
     Consent,
     Customer,
@@ -49,6 +50,7 @@ from customers.privacy import (
     customer_export_personal_data,
     personal_data_csv_rows,
 )
+from customers.segments import customers_in_segment
 from customers.selectors import customer_search
 from customers.serializers import (
     CustomerSerializer,
@@ -107,10 +109,6 @@ class CustomerFilter(UpdatedSinceFilterSet):
         return queryset.filter(pk__in=tagged.values("customer_id"))
 
     def filter_segment(self, queryset, name, value):
-        try:
-            from analytics.selectors import customers_in_segment
-        except ImportError:  # analytics not installed in this build: no customer is in any segment
-            return queryset.none()
         members = customers_in_segment(tenant=self.request.tenant, segment=value)
         return queryset.filter(pk__in=members.values("pk"))
 

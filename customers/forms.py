@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Tenant
@@ -18,9 +19,20 @@ from customers.models import (
     Tag,
     Vehicle,
 )
+from customers.privacy import ErasureReason
+from customers.segments import segment_choices
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: next to its field where the form has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, exc)
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -171,11 +183,10 @@ class CustomerFilterForm(forms.Form):
         self.fields["tag"].empty_label = _("Any")
         self.fields["staff"].queryset = tenant_users(tenant=tenant)
         self.fields["staff"].empty_label = _("Any")
-        try:
-            from analytics.models import Segment
-
-            self.fields["segment"].choices = [("", _("Any")), *list(Segment.choices)]
-        except ImportError:  # analytics not installed: no segment filter
+        segments = segment_choices()
+        if segments:
+            self.fields["segment"].choices = [("", _("Any")), *segments]
+        else:  # no app computes segments: no segment filter
             del self.fields["segment"]
 
 
@@ -255,8 +266,6 @@ class ErasureForm(forms.Form):
     )
 
     def __init__(self, *args, customer, **kwargs):
-        from customers.privacy import ErasureReason
-
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.fields["reason"].choices = ErasureReason.choices

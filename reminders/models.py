@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantOwned
 from customers.models import Customer, Vehicle
+from reminders.templating import validate_template
 
 
 class Language(models.TextChoices):
@@ -54,8 +55,6 @@ class ReminderTemplate(TenantOwned):
         return f"{self.name} ({self.get_language_display()})"
 
     def clean(self):
-        from reminders.templating import validate_template
-
         errors = {}
         for field in ("subject", "body"):
             problem = validate_template(getattr(self, field) or "")

@@ -15,7 +15,8 @@ from crm.models import Tenant
 from crm.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
-from reminders.models import Reminder, ReminderRule, ReminderTemplate
+from reminders.models import Reminder, ReminderRule, ReminderStatus, ReminderTemplate
+from reminders.services import unsubscribe_token_read
 
 OUTBOX_HEADER = "X-Kizuna-Tenant"
 OUTBOX_LIST_LIMIT = 200
@@ -26,8 +27,6 @@ def unsubscribe_customer(*, token: str) -> Customer | None:
 
     The public page has no session: the tenant for row-level security comes from the signed token.
     """
-    from reminders.services import unsubscribe_token_read
-
     tenant_id, customer_id = unsubscribe_token_read(token)
     with tenant_context(tenant_id):
         return Customer.objects.for_tenant(tenant_id).filter(pk=customer_id).first()
@@ -54,6 +53,16 @@ def reminder_queue(*, tenant: Tenant, status: str = "") -> QuerySet[Reminder]:
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-due_date", "-id")
+
+
+def reminders_failed(*, tenant: Tenant) -> QuerySet[Reminder]:
+    """Reminders that failed for good (shown on Today so someone reaches the customer), newest first."""
+    return (
+        Reminder.objects.for_tenant(tenant)
+        .filter(status=ReminderStatus.FAILED)
+        .select_related("customer", "rule")
+        .order_by("-updated_at", "-pk")
+    )
 
 
 def reminder_status_counts(*, tenant: Tenant) -> dict[str, int]:

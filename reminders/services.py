@@ -14,6 +14,7 @@ from crm.models import Tenant
 from crm.rls import tenant_context
 from crm.services import model_update
 from customers.models import Consent, Customer
+from customers.services import customer_set_consent
 from reminders.models import (
     Language,
     Reminder,
@@ -298,8 +299,6 @@ def unsubscribe_token_read(token: str) -> tuple[int, int]:
 @transaction.atomic
 def customer_unsubscribe(*, token: str) -> Customer:
     """Record the opt-out of the customer named by a signed unsubscribe token (no login needed)."""
-    from customers.services import customer_set_consent
-
     tenant_id, customer_id = unsubscribe_token_read(token)
     # No session on this public page: the signed token names the tenant (row-level security).
     with tenant_context(tenant_id):

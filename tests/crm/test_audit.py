@@ -312,7 +312,7 @@ def test_audit_api_is_for_owners_of_the_tenant_only(tenant, owner, other_owner, 
 def test_a_csv_import_is_audited_with_who_started_it(tenant, owner, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from customers.imports import import_job_create
+    from customers.imports.enqueue import import_job_create
 
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("c.csv", "family_name,email\n山田,a@example.jp\n".encode())

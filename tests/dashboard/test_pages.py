@@ -553,7 +553,7 @@ def test_today_lists_due_inspections_checkups_and_my_calls(staff_client, staff, 
 def test_birthdays_today_include_29_february_in_common_years():
     from datetime import date
 
-    from interactions.views import _birthday_dates
+    from customers.selectors import birthday_dates as _birthday_dates
 
     days = _birthday_dates(date(2027, 2, 28))
     assert date(1990, 2, 28) in days and date(2024, 2, 29) in days and date(1988, 2, 29) in days
