@@ -13,5 +13,6 @@ fi
 # A superuser on a throw-away database (it seeds a shop); the check that refuses one is silenced here only.
 export DATABASE_URL="$base/$db" DATABASE_OWNER_URL="" KIZUNA_VAR_DIR=${KIZUNA_VAR_DIR:-var/bench-bookings}
 export KIZUNA_ALLOW_RLS_BYPASS=true
+export DJANGO_SETTINGS_MODULE=benchmarks.settings  # the bench commands exist only there
 .venv/bin/python manage.py migrate -v0
 exec flock /tmp/kizuna-bench.lock .venv/bin/python manage.py bench_bookings "$@"

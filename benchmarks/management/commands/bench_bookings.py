@@ -11,7 +11,8 @@
    connections for `--seconds`, every request a random reminder's link; p50/p95/p99 and errors.
 
 Run it on a database of its own, under the shared benchmark lock:
-`benchmarks/bookings.sh` (creates `kizuna_bookings_bench`, migrates, runs this command).
+`benchmarks/bookings.sh` (creates `kizuna_bookings_bench`, migrates, runs this command with
+`--settings=benchmarks.settings`).
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from django.utils import timezone
 
 from bookings import services
 from bookings import slots as slot_math
+from benchmarks.localports import free_port, wait_for_port
 from bookings.models import Booking, BookingStatus, SlotClaim, WorkType
 from crm.apikeys import api_key_create
-from crm.localports import free_port, wait_for_port
 from crm.models import Tenant, User
 from crm.rls import tenant_context
 from crm.services import tenant_create
@@ -275,7 +276,7 @@ class Command(BaseCommand):
         port = free_port()
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "crm.settings",
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             # The links were signed in this process: the server must check them with the same key.
             "SECRET_KEY": self.secret_key,
             "DEBUG": "false",
