@@ -37,9 +37,9 @@ from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from benchmarks.localports import free_port, wait_for_port
 from bookings import services
 from bookings import slots as slot_math
-from benchmarks.localports import free_port, wait_for_port
 from bookings.models import Booking, BookingStatus, SlotClaim, WorkType
 from crm.apikeys import api_key_create
 from crm.models import Tenant, User
