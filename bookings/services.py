@@ -357,6 +357,7 @@ def booking_move(
         tenant=tenant, work_type=booking.work_type, starts_at=starts_at, online=online, now=now
     ):
         raise SlotNotOffered()
+    previous_day = booking.starts_at.astimezone(slot_math.shop_zone(tenant)).date()
     _release_seats(tenant=tenant, booking=booking)
     booking.starts_at = starts_at
     booking.ends_at = starts_at + timedelta(minutes=booking.work_type.duration_minutes)
@@ -366,7 +367,7 @@ def booking_move(
     booking.full_clean()
     booking.save(update_fields=["starts_at", "ends_at", "status", "confirmed_at", "updated_at"])
     _claim_seats(tenant=tenant, booking=booking)
-    messages.on_moved(tenant=tenant, booking=booking)
+    messages.on_moved(tenant=tenant, booking=booking, previous_day=previous_day)
     return booking
 
 

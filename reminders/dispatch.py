@@ -24,7 +24,7 @@ from crm.models import Tenant
 from crm.rls import tenant_context
 from customers.models import Consent, Customer
 from interactions.models import CallTask
-from reminders.models import Reminder, ReminderRule, ReminderStatus
+from reminders.models import TRANSACTIONAL_KINDS, Reminder, ReminderRule, ReminderStatus
 from reminders.timing import queued_lease_seconds, sending_lease_seconds
 
 # Rows per claim transaction; send tasks then get SEND_BATCH_SIZE ids each (reminders.tasks).
@@ -105,7 +105,9 @@ def reminders_to_call_tasks(tenant_id: int, reminders: Iterable[Reminder], *, ex
     return len(rows)
 
 
-def _sendable(customer: dict) -> bool:
+def _sendable(customer: dict, *, transactional: bool = False) -> bool:
+    if transactional:  # about the customer's own booking: not advertising, an address is enough
+        return bool(customer["email"])
     # 特定電子メール法: only a recorded opt-in (with its time) allows a marketing e-mail.
     return (
         bool(customer["email"])
@@ -144,8 +146,17 @@ def reminders_claim_tenant(
             .filter(pk__in={r.customer_id for r in claimed})
             .values("id", "email", "consent", "consent_at")
         }
-        to_send = [r for r in claimed if _sendable(customers[r.customer_id])]
-        no_mail = [r for r in claimed if not _sendable(customers[r.customer_id])]
+        transactional = set(
+            ReminderRule.objects.for_tenant(tenant_id)
+            .filter(pk__in={r.rule_id for r in claimed}, kind__in=TRANSACTIONAL_KINDS)
+            .values_list("id", flat=True)
+        )
+        sendable = {
+            r.pk: _sendable(customers[r.customer_id], transactional=r.rule_id in transactional)
+            for r in claimed
+        }
+        to_send = [r for r in claimed if sendable[r.pk]]
+        no_mail = [r for r in claimed if not sendable[r.pk]]
         Reminder.objects.for_tenant(tenant_id).filter(pk__in=[r.pk for r in to_send]).update(
             status=ReminderStatus.QUEUED, queued_at=now, updated_at=now
         )
