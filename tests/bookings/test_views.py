@@ -3,7 +3,7 @@ phone, capacity settings. Every page and action: another shop's user gets 404 an
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -12,7 +12,8 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking, BookingSource, BookingStatus, ClosedDay, WorkType
 from customers.models import ServiceRecord
-from tests.bookings.conftest import at, next_open_day
+from tests.bookings.conftest import at, give_capacity, next_open_day
+from tests.bookings.helpers import booking_at
 from tests.factories import CustomerFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,3 +208,50 @@ def test_a_closed_day_id_of_another_shop_is_404(other_client, tenant, other_owne
     response = other_client.post(reverse("bookings:capacity"), {"form": "closed_delete", "pk": closed.pk})
     assert response.status_code == 404
     assert ClosedDay.objects.for_tenant(tenant).count() == 1
+
+
+def test_today_lists_todays_and_tomorrows_bookings_and_the_requests(
+    staff_client, tenant, other_tenant, capacity
+):
+    today = timezone.localdate()
+    customer = CustomerFactory(tenant=tenant, family_name="今日", given_name="来店")
+    vehicle = VehicleFactory(customer=customer)
+    # Created directly: today's slots may lie in the past or on a closed day when the test runs.
+    booking_at(
+        tenant, customer, vehicle, capacity["oil_change"], at(today, 10), status=BookingStatus.CONFIRMED
+    )
+    booking_at(
+        tenant,
+        customer,
+        vehicle,
+        capacity["shaken"],
+        at(today + timedelta(days=1), 9),
+        status=BookingStatus.REQUESTED,
+    )
+    booking_at(
+        tenant, customer, vehicle, capacity["shaken"], at(today + timedelta(days=5), 9), status="confirmed"
+    )
+    stranger = CustomerFactory(tenant=other_tenant, family_name="他店", given_name="客")
+    other = give_capacity(other_tenant)
+    booking_at(other_tenant, stranger, None, other["shaken"], at(today, 10), status=BookingStatus.REQUESTED)
+    response = staff_client.get(reverse("today"))
+    assert response.status_code == 200
+    assert len(response.context["bookings"]) == 2
+    assert [b.status for b in response.context["booking_requests"]] == [BookingStatus.REQUESTED]
+    html = response.content.decode()
+    assert "今日 来店" in html and "他店" not in html
+
+
+def test_the_customer_360_books_in_two_clicks(staff_client, tenant, capacity, day):
+    customer = CustomerFactory(tenant=tenant)
+    VehicleFactory(customer=customer)
+    page = staff_client.get(reverse("customers:detail", args=[customer.pk]))
+    html = page.content.decode()
+    link = reverse("bookings:new") + f"?customer={customer.pk}"
+    assert f'href="{link}"' in html  # click 1
+    slots = staff_client.get(link + f"&from={day.isoformat()}").content.decode()
+    assert f'name="slot" value="{day.isoformat()}T09:00"' in slots  # click 2 posts one of these
+    page = staff_client.get(reverse("customers:detail", args=[customer.pk]))
+    assert (
+        "No upcoming bookings." in page.content.decode() or "今後の予約はありません" in page.content.decode()
+    )
