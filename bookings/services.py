@@ -247,18 +247,26 @@ def booking_create(
     staff_note: str = "",
     line_id: str = "",
     now: datetime | None = None,
+    online_rules: bool | None = None,
+    notify: bool = True,
 ) -> Booking:
     """Book `work_type` at `starts_at` for a customer; raises SlotTaken when the seats are gone.
 
     Online bookings (from a reminder link or the shop link) are `requested` until the shop
     confirms them, and must respect the lead time and horizon; bookings entered by staff are
-    `confirmed` at once and may use any quarter hour inside the opening hours.
+    `confirmed` at once and may use any quarter hour inside the opening hours. `online_rules`
+    overrides which of the two windows applies (the demo data books online requests for today);
+    `notify=False` sends no confirmation (demo data, an import of bookings made elsewhere).
     """
     online = source in ONLINE_SOURCES
     if online and not (work_type.bookable_online and work_type.is_active):
         raise SlotNotOffered()
     if not slot_math.slot_is_offered(
-        tenant=tenant, work_type=work_type, starts_at=starts_at, online=online, now=now
+        tenant=tenant,
+        work_type=work_type,
+        starts_at=starts_at,
+        online=online if online_rules is None else online_rules,
+        now=now,
     ):
         raise SlotNotOffered()
     booking = Booking(
@@ -280,7 +288,8 @@ def booking_create(
     booking.full_clean()
     booking.save()
     _claim_seats(tenant=tenant, booking=booking)
-    messages.on_booked(tenant=tenant, booking=booking)
+    if notify:
+        messages.on_booked(tenant=tenant, booking=booking)
     return booking
 
 
