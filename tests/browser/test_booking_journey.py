@@ -17,6 +17,7 @@ from bookings.models import Booking, BookingStatus, WorkType
 from bookings.services import booking_defaults_create
 from bookings.tokens import shop_token
 from customers.models import ServiceRecord
+from reminders import transactional
 from reminders.models import Reminder, ReminderStatus
 from reminders.planner import plan_reminders
 from reminders.sending import reminder_send
@@ -31,8 +32,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shop(transactional_db, settings):
+def shop(transactional_db, settings, monkeypatch):
     settings.EMAIL_BACKEND = "crm.mail.OutboxEmailBackend"
+    settings.SITE_URL = "https://kizuna.example"
+    # No worker in this test: the confirmation's send task runs in place, after the booking commits.
+    monkeypatch.setattr(
+        transactional,
+        "enqueue_sends",
+        lambda pairs: [reminder_send(tenant_id=t, reminder_id=r) for t, r in pairs],
+    )
     tenant = TenantFactory(slug="kizuna-motors", name="絆モータース 渋谷店")
     user = UserFactory(email="sato@kizuna.test", password=PASSWORD, display_name="佐藤 店長")
     MembershipFactory(tenant=tenant, user=user, role="owner")
@@ -61,15 +69,19 @@ def _reminder_email_link(tenant, vehicle) -> tuple[str, str]:
     Reminder.objects.for_tenant(tenant).filter(pk=reminder.pk).update(status=ReminderStatus.QUEUED)
     assert reminder_send(tenant_id=tenant.pk, reminder_id=reminder.pk) == "sent"
     [eml] = sorted((settings.OUTBOX_DIR).glob("*.eml"))
+    body = _body(eml)
+    match = re.search(r"https?://\S+/b/r/[^/\s]+/", body)
+    assert match, body
+    return match.group(0), body
+
+
+def _body(eml) -> str:
     message = message_from_bytes(eml.read_bytes())
-    body = next(
+    return next(
         part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
         for part in message.walk()
         if part.get_content_type() == "text/plain"
     )
-    match = re.search(r"https?://\S+/b/r/[^/\s]+/", body)
-    assert match, body
-    return match.group(0), body
 
 
 def _phone_page(chromium, live_server):
@@ -110,6 +122,15 @@ def test_a_customer_books_from_the_reminder_email_and_the_shop_confirms_and_comp
         context.close()
     booking = Booking.objects.for_tenant(tenant).get()
     assert (booking.status, booking.vehicle_id) == (BookingStatus.REQUESTED, vehicle.pk)
+    # The confirmation e-mail is in the outbox, with the booking's own link.
+    confirmation = [b for b in map(_body, sorted(settings.OUTBOX_DIR.glob("*.eml"))) if "/b/m/" in b]
+    assert len(confirmation) == 1 and "10:00" in confirmation[0]
+    # The reminder's remaining 車検 steps are skipped: the occasion is booked.
+    assert (
+        not Reminder.objects.for_tenant(tenant)
+        .filter(vehicle=vehicle, rule__kind="inspection", status__in=["pending", "queued"])
+        .exists()
+    )
 
     # --- the shop, at the desk ---
     login(page, "sato@kizuna.test", PASSWORD)
