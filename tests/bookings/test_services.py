@@ -13,6 +13,7 @@ from django.db import IntegrityError
 from bookings import services
 from bookings.models import Booking, BookingSource, BookingStatus, SlotClaim
 from customers.models import ServiceKind, ServiceRecord
+from customers.privacy import customer_erase, customer_export_personal_data
 from tests.bookings.conftest import at
 from tests.factories import CustomerFactory, VehicleFactory
 
@@ -190,3 +191,28 @@ def test_defaults_are_created_once(tenant):
     again = services.booking_defaults_create(tenant=tenant)
     assert [w.code for w in first] == ["shaken", "check_12m", "oil_change", "tyre_change", "repair_estimate"]
     assert {w.pk for w in again} == {w.pk for w in first}
+
+
+def test_the_customers_bookings_are_in_their_disclosure_and_erasure_cancels_the_ones_ahead(
+    tenant, one_pit, owner
+):
+    customer = CustomerFactory(tenant=tenant)
+    vehicle = VehicleFactory(customer=customer)
+    booking = services.booking_create(
+        tenant=tenant,
+        customer=customer,
+        vehicle=vehicle,
+        work_type=one_pit,
+        starts_at=at(date(2027, 1, 5), 9),
+        source=BookingSource.ONLINE,
+        customer_note="代車希望 090-0000-0000",
+        line_id="hanako-line",
+        now=NOW,
+    )
+    data = customer_export_personal_data(tenant=tenant, customer=customer)
+    assert [b["id"] for b in data["bookings"]] == [booking.pk]
+    assert data["bookings"][0]["line_id"] == "hanako-line"
+    customer_erase(tenant=tenant, customer=customer, actor=owner)
+    booking.refresh_from_db()
+    assert (booking.status, booking.customer_note, booking.line_id) == (BookingStatus.CANCELLED, "", "")
+    assert not SlotClaim.objects.for_tenant(tenant).filter(booking=booking).exists()
