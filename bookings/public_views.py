@@ -10,11 +10,13 @@ plate with all but two digits hidden, and free times — never a name, address o
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,7 +30,7 @@ from bookings.forms import NewCustomerForm, parse_slot
 from bookings.models import CUSTOMER_CHANGEABLE, Booking, BookingSource, BookingStatus, WorkType
 from bookings.tokens import manage_token, manage_token_read, shop_token_read
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.rls import set_db_tenant, tenant_context
 from customers.models import ServiceKind
 from reminders.links import booking_token_read
 from reminders.models import Reminder, RuleKind
@@ -45,6 +47,21 @@ RULE_KIND_SERVICE = {
 NEW_CUSTOMER_PER_IP_PER_HOUR = 5
 NEW_CUSTOMER_PER_SHOP_PER_HOUR = 60
 PUBLIC_DAYS = 7
+
+
+@contextmanager
+def _token_tenant(tenant_id: int):
+    """Run the page as the token's tenant (row-level security). An anonymous request has no
+    transaction yet: one `atomic` and one setting, which end together (two round trips fewer than
+    `tenant_context`, which also reads and restores a previous tenant, as a logged-in member's
+    request inside the middleware's transaction needs)."""
+    if connection.in_atomic_block:
+        with tenant_context(tenant_id):
+            yield
+        return
+    with transaction.atomic():
+        set_db_tenant(tenant_id)
+        yield
 
 
 def _tenant_or_404(tenant_id: int) -> Tenant:
@@ -91,7 +108,7 @@ def book_from_reminder(request, token: str):
         tenant_id, reminder_id = booking_token_read(token)
     except signing.BadSignature as exc:
         raise Http404 from exc
-    with tenant_context(tenant_id):
+    with _token_tenant(tenant_id):
         return _book_from_reminder(request, token, tenant_id, reminder_id)
 
 
@@ -193,7 +210,7 @@ def book_from_shop_link(request, token: str):
         tenant_id = shop_token_read(token)
     except signing.BadSignature as exc:
         raise Http404 from exc
-    with tenant_context(tenant_id):
+    with _token_tenant(tenant_id):
         return _book_from_shop_link(request, tenant_id)
 
 
@@ -270,7 +287,7 @@ def manage(request, token: str):
         tenant_id, booking_id = manage_token_read(token)
     except signing.BadSignature as exc:
         raise Http404 from exc
-    with tenant_context(tenant_id):
+    with _token_tenant(tenant_id):
         return _manage(request, token, tenant_id, booking_id)
 
 
