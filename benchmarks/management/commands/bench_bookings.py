@@ -316,7 +316,7 @@ class Command(BaseCommand):
 
     def _wrk(self, port: int, paths: str, seconds: int, connections: int) -> dict[str, int]:
         cmd = [
-            "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(LUA),
+            "wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(LUA),
             f"http://127.0.0.1:{port}", "--", paths,
         ]  # fmt: skip
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
