@@ -13,21 +13,19 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from crm.api import (
-    ApiKeyUser,
+from crm.api.authentication import ApiKeyUser
+from crm.api.filters import IdFilter, IntegerFilter, UpdatedSinceFilterSet
+from crm.api.permissions import effective_role
+from crm.api.viewsets import (
     ExternalRefUpsertMixin,
-    IdFilter,
-    IntegerFilter,
     TenantGenericViewSet,
     TenantModelViewSet,
     TenantReadOnlyViewSet,
-    UpdatedSinceFilterSet,
-    effective_role,
 )
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
-from crm.roles import Role, role_at_least
-from crm.services import model_update
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
+from crm.tenancy.roles import Role, role_at_least
 from customers import services
 from customers.imports import run_import
 from customers.imports.enqueue import import_job_create

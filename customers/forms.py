@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Tenant
-from crm.selectors import tenant_users
+from crm.tenancy.forms import UserChoiceField
+from crm.tenancy.selectors import tenant_users, tenant_workers
 from customers.imports import KINDS
 from customers.models import (
     Consent,
@@ -275,3 +276,23 @@ class ErasureForm(forms.Form):
         if value != str(self.customer.pk):
             raise forms.ValidationError(_("That is not this customer's number."))
         return value
+
+
+# --- settings: handover ----------------------------------------------------------------------------
+class HandoverForm(forms.Form):
+    from_user = UserChoiceField(label=_("Leaving staff member"), queryset=None)
+    to_user = UserChoiceField(label=_("Hand over to"), queryset=None)
+    confirm = forms.BooleanField(
+        label=_("I understand every customer and open deal of the leaving staff member moves now."),
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_user"].queryset = tenant_users(tenant=tenant)
+        self.fields["to_user"].queryset = tenant_workers(tenant=tenant)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_user") and data.get("from_user") == data.get("to_user"):
+            self.add_error("to_user", _("Choose a different staff member to hand over to."))
+        return data

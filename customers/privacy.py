@@ -29,9 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.audit import audit_record
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import AuditAction, AuditEvent, IdempotentRequest, Tenant, User
+from crm.security.audit import audit_record
 from customers.models import (
     Consent,
     Customer,

@@ -10,7 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Replace, Upper
 from django.shortcuts import get_object_or_404
 
-from crm.models import Tenant
+from crm.models import Tenant, User
 from customers.models import (
     Customer,
     Household,
@@ -183,3 +183,8 @@ def customers_with_birthday(*, tenant: Tenant, day: date) -> QuerySet[Customer]:
         # them, instead of walking the whole furigana index until 20 happen to match (30 ms at 100k).
         .order_by(Coalesce("family_name_kana", "family_name_kana"), "pk")
     )
+
+
+def customers_assigned_count(*, tenant: Tenant, user: User) -> int:
+    """Customers `user` looks after in `tenant` (a member's work, counted for crm.tenancy.handover)."""
+    return Customer.objects.for_tenant(tenant).filter(assigned_staff=user).count()

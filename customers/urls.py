@@ -3,7 +3,7 @@ from workspace/urls.py (see crm/urls.py)."""
 
 from django.urls import path, re_path
 
-from customers import privacy_views, views
+from customers import handover_views, privacy_views, views
 
 urlpatterns = [
     path("", views.customer_list, name="list"),
@@ -22,4 +22,9 @@ urlpatterns = [
     path("import/<slug:token>/", views.import_check, name="import_check"),
     path("import/<slug:token>/run/", views.import_run, name="import_run"),
     path("import/jobs/<int:pk>/", views.import_job, name="import_job"),
+]
+
+# The shop's settings area (crm/urls.py mounts these under settings/, outside this app's namespace).
+settings_patterns = [
+    path("handover/", handover_views.settings_handover, name="settings_handover"),
 ]

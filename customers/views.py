@@ -25,12 +25,12 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.audit import audit_record
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
 from crm.models import AuditAction
-from crm.permissions import tenant_view
-from crm.roles import EDIT_CUSTOMERS
+from crm.security.audit import audit_record
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_CUSTOMERS
 from customers import forms
 from customers.imports import KIND_SPECS, detect_encoding, run_import
 from customers.imports.enqueue import import_job_create

@@ -47,3 +47,14 @@ def deals_closing(*, tenant: Tenant, by: date) -> QuerySet[Deal]:
         .prefetch_related("customer", "owner")  # two small queries, not a hash join over all customers
         .order_by("expected_close", "pk")
     )
+
+
+# --- a member's work (counted for crm.tenancy.handover, registered in apps.py) ---------------------
+def open_deals_count(*, tenant: Tenant, user: User) -> int:
+    """Deals `user` is still selling (not won or lost), in `tenant` only."""
+    return Deal.objects.for_tenant(tenant).filter(owner=user, stage__in=OPEN_DEAL_STAGES).count()
+
+
+def open_call_tasks_count(*, tenant: Tenant, user: User) -> int:
+    """Calls still to be made by `user`, in `tenant` only."""
+    return CallTask.objects.for_tenant(tenant).filter(assigned_to=user, status=CallTaskStatus.OPEN).count()

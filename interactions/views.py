@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.permissions import tenant_view
-from crm.roles import EDIT_CUSTOMERS
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_CUSTOMERS
 from interactions.forms import DealMoveForm
 from interactions.models import OPEN_DEAL_STAGES, Deal, DealStage
 from interactions.selectors import deal_get

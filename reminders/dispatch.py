@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
 from interactions.models import CallTask
 from reminders.models import TRANSACTIONAL_KINDS, Reminder, ReminderRule, ReminderStatus

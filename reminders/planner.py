@@ -23,7 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import ServiceKind, VehicleStatus
 from reminders.audience import segment_sql
 from reminders.models import ReminderRule, ReminderStatus, RuleKind

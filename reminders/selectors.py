@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
 from reminders.models import Reminder, ReminderRule, ReminderStatus, ReminderTemplate
@@ -77,7 +77,7 @@ def reminder_call_tasks(*, tenant: Tenant, status: str = CallTaskStatus.OPEN) ->
     return qs.order_by("due_date", "id")
 
 
-# --- the embedded outbox (.eml files written by crm.mail.OutboxEmailBackend) ----------------------
+# --- the embedded outbox (.eml files written by crm.common.mail.OutboxEmailBackend) ----------------------
 def _parse(path: Path):
     with path.open("rb") as fh:
         return BytesParser(policy=policy.default).parse(fh)

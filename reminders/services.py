@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
 from crm.models import Tenant
-from crm.rls import tenant_context
-from crm.services import model_update
+from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
 from customers.services import customer_set_consent
 from reminders.models import (

@@ -10,8 +10,8 @@ from typing import BinaryIO
 
 from django.db import transaction
 
-from crm.audit import audit_record
 from crm.models import AuditAction, Tenant
+from crm.security.audit import audit_record
 from customers.models import ImportJob, ImportKind
 from customers.tasks import import_csv_task
 

@@ -6,7 +6,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.imports.pipeline import run_import
 from customers.imports.report import ImportReport
 from customers.models import ImportJob, ImportStatus
@@ -26,8 +26,8 @@ def _write_progress(*, tenant_id: int, job_id: int, rows: int) -> None:
     side = connections.create_connection(DEFAULT_DB_ALIAS)
     try:
         with side.cursor() as cursor:
-            # Its own short transaction, with the tenant set in it: row-level security (crm.rls) applies
-            # to this connection too, and a transaction-local setting cannot outlive it.
+            # Its own short transaction, with the tenant set in it: row-level security (crm.tenancy.rls)
+            # applies to this connection too, and a transaction-local setting cannot outlive it.
             cursor.execute("BEGIN")
             cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
             cursor.execute(
@@ -42,7 +42,7 @@ def _write_progress(*, tenant_id: int, job_id: int, rows: int) -> None:
 def import_job_run(*, tenant: Tenant, job_id: int) -> ImportReport | None:
     """Run a queued import. Safe to deliver twice: a job that is no longer pending is left alone."""
     # Several commits on purpose (the claim, the import, the outcome), so each one sets the tenant for
-    # row-level security itself (crm.rls); the caller must not wrap this in one transaction.
+    # row-level security itself (crm.tenancy.rls); the caller must not wrap this in one transaction.
     with tenant_context(tenant.pk):
         claimed = (
             ImportJob.objects.for_tenant(tenant)

@@ -17,7 +17,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from crm.models import Tenant
-from crm.selectors import tenant_users
+from crm.tenancy.selectors import tenant_users
 from customers.imports.kinds import KIND_SPECS, SPECIAL_COLUMNS
 from customers.imports.report import RowError
 from customers.models import Consent, PurchaseCategory

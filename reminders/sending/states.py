@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.rls import TENANT_SETTING, set_db_tenant
+from crm.tenancy.rls import TENANT_SETTING, set_db_tenant
 from interactions.models import Channel, Direction, Interaction, InteractionSource, Topic
 from reminders.models import Reminder, ReminderStatus, RuleKind
 

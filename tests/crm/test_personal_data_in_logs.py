@@ -22,7 +22,7 @@ from django.db import IntegrityError
 from django.test import Client
 from django.utils import timezone
 
-from crm.logredact import EMAIL_MASK, PHONE_MASK, RedactPersonalData, redact
+from crm.security.logredact import EMAIL_MASK, PHONE_MASK, RedactPersonalData, redact
 from customers.imports.enqueue import import_job_create
 from customers.tasks import import_csv_task
 from reminders.dispatch import reminders_claim_due
@@ -165,7 +165,7 @@ def test_redact_masks_addresses_and_phone_numbers_but_not_ids_or_dates(text, exp
 
 
 def test_no_code_writes_csv_without_the_formula_safe_helper():
-    """Every CSV download goes through crm.csvsafe (formula injection), so none can forget it."""
+    """Every CSV download goes through crm.common.csvsafe (formula injection), so none can forget it."""
     root = Path(settings.BASE_DIR)
     offenders = []
     for app in ("crm", "customers", "interactions", "reminders", "analytics"):

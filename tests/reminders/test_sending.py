@@ -275,7 +275,7 @@ def test_hostile_recipient_address_fails_visibly_and_sends_nothing(tenant, rules
 
 
 def test_dispatch_command_sends_into_the_outbox_folder(tenant, due_inspection, settings, monkeypatch):
-    settings.EMAIL_BACKEND = "crm.mail.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "crm.common.mail.OutboxEmailBackend"
     monkeypatch.setattr("reminders.dispatch.timezone.now", lambda: IN_WINDOW)
 
     call_command("dispatch_reminders")

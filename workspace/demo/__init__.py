@@ -2,7 +2,7 @@
 
 Every value comes from one `random.Random` seeded by (seed, kind, stream), and every date is relative
 to `today`, so the same seed on the same day gives the same data. Rows are generated in Python and
-written with `crm.bulk.bulk_insert` (COPY on PostgreSQL), never one `save()` per row: 100,000
+written with `crm.db.bulk.bulk_insert` (COPY on PostgreSQL), never one `save()` per row: 100,000
 customers with about a million purchase and service rows load in well under two minutes.
 
 It lives in the workspace layer because it fills several apps at once. One module per domain:

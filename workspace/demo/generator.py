@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from crm.bulk import next_id
+from crm.db.bulk import next_id
 from crm.models import Tenant
 from customers.models import Customer, Household, Purchase, PurchaseCategory, ServiceRecord, Vehicle
 from interactions.models import CallTask, Deal, Interaction

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.db import transaction
 
-from crm.bulk import analyze_tables, bulk_insert, reset_sequences
+from crm.db.bulk import analyze_tables, bulk_insert, reset_sequences
 from crm.models import Tenant
 from customers.models import Customer, CustomerTag, Household, Purchase, ServiceRecord, Tag, Vehicle
 from interactions.models import CallTask, Deal, Interaction

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm.models import Membership, Tenant, User
-from crm.rls import tenant_context
-from crm.roles import Role
-from crm.services import membership_create, tenant_create
+from crm.tenancy.rls import tenant_context
+from crm.tenancy.roles import Role
+from crm.tenancy.services import membership_create, tenant_create
 
 DEMO_PASSWORD = "kizuna-demo"  # noqa: S105 — documented demo login, never used outside demo tenants
 

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bookings.selectors import customer_upcoming_bookings
-from crm.permissions import tenant_view
-from crm.roles import EDIT_CUSTOMERS
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_CUSTOMERS
 from customers import forms
 from customers.models import Customer, Vehicle
 from customers.selectors import customer_get

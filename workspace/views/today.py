@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from analytics.selectors import kpi_cards
 from bookings.selectors import bookings_between, bookings_unconfirmed
-from crm.permissions import tenant_view
+from crm.tenancy.permissions import tenant_view
 from customers.selectors import checkups_due, customers_with_birthday, vehicles_inspection_due
 from interactions.selectors import call_tasks_open_for, deals_closing, interactions_awaiting_follow_up
 from reminders.selectors import reminders_failed

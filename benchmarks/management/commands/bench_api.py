@@ -34,9 +34,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from benchmarks.localports import free_port, wait_for_port
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.models import Tenant
-from crm.services import tenant_create
+from crm.tenancy.services import tenant_create
 from customers.imports import run_import
 from customers.models import Customer
 

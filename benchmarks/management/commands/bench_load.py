@@ -47,10 +47,10 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from benchmarks.localports import free_port, wait_for_port
-from crm.apikeys import api_key_create
-from crm.middleware import SESSION_KEY as TENANT_SESSION_KEY
+from crm.api.keys import api_key_create
 from crm.models import ApiKey, Membership, Tenant
-from crm.roles import Role
+from crm.tenancy.middleware import SESSION_KEY as TENANT_SESSION_KEY
+from crm.tenancy.roles import Role
 from customers.models import Customer
 from workspace.demo import demo_tenant_with_staff, seed_tenant
 from workspace.demo import seed as demo_seed

@@ -20,9 +20,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.middleware import SESSION_KEY
 from crm.models import Membership, Tenant
-from crm.roles import Role
+from crm.tenancy.middleware import SESSION_KEY
+from crm.tenancy.roles import Role
 from customers.models import Customer, Vehicle
 from interactions.models import Deal
 

@@ -39,8 +39,8 @@ from django.db import connection
 
 from benchmarks.localports import free_port, wait_for_port
 from benchmarks.management.commands.bench_load import _replace_section, _with_user
-from crm.apikeys import api_key_create
-from crm.services import tenant_create
+from crm.api.keys import api_key_create
+from crm.tenancy.services import tenant_create
 from customers.models import Customer
 
 SECTION = "## PostgreSQL restart under API load"

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.services import analytics_refresh_tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from reminders.planner import plan_reminders
 from workspace.demo import DEMO_TENANTS, demo_tenant_with_staff, seed_tenant

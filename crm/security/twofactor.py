@@ -32,7 +32,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.models import Membership, User
-from crm.roles import Role
+from crm.tenancy.roles import Role
 
 PENDING_KEY = "kizuna_2fa_pending"
 PENDING_SECONDS = 300

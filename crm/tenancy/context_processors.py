@@ -1,4 +1,4 @@
-from crm.roles import EDIT_CUSTOMERS, EDIT_RULES, MANAGE_TENANT, VIEW_ALL_ANALYTICS
+from crm.tenancy.roles import EDIT_CUSTOMERS, EDIT_RULES, MANAGE_TENANT, VIEW_ALL_ANALYTICS
 
 
 def tenancy(request):

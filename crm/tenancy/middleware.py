@@ -3,7 +3,7 @@
 The session stores only the id of the tenant the user picked; it is re-checked against the user's
 memberships on every request, so a stale or forged session value can never reach another tenant.
 
-The whole request runs in one transaction whose row-level-security settings (crm.rls) are
+The whole request runs in one transaction whose row-level-security settings (crm.tenancy.rls) are
 transaction-local: `app.user_id` (so the user's own memberships are readable before a tenant is
 chosen), then `app.tenant_id` of the verified membership. They end with the transaction, so a
 pooled connection never carries them into the next request. A response with a 5xx status rolls
@@ -20,9 +20,9 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django_otp import user_has_device
 
-from crm.rls import set_db_tenant, set_db_user, tenant_context
-from crm.roles import Role
-from crm.selectors import memberships_of_user
+from crm.tenancy.rls import set_db_tenant, set_db_user, tenant_context
+from crm.tenancy.roles import Role
+from crm.tenancy.selectors import memberships_of_user
 
 SESSION_KEY = "active_tenant_id"
 

@@ -49,7 +49,7 @@ def _require_atomic(using: str, what: str) -> None:
     if not connections[using].in_atomic_block:
         raise TenantContextError(
             f"{what} must run inside transaction.atomic(): the setting is transaction-local "
-            f"and would end with the autocommit statement. Use crm.rls.tenant_context()."
+            f"and would end with the autocommit statement. Use crm.tenancy.rls.tenant_context()."
         )
 
 

@@ -1,69 +1,42 @@
-"""Write use-cases of the tenancy core, and the shared `model_update` helper."""
+"""Write use-cases of the tenancy core: creating a shop, its settings, and its members."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
 from crm.models import AuditAction, Membership, Tenant, User
-from crm.rls import tenant_context
-from crm.roles import Role
-from crm.selectors import MemberWorkload, member_workload, tenant_workers
-
-
-def model_update(
-    *, instance: models.Model, fields: list[str], data: dict[str, Any]
-) -> tuple[models.Model, bool]:
-    """Set the given fields from `data` (missing keys are left alone), validate, save only what changed.
-
-    Returns the instance and whether anything changed. `updated_at` (auto_now) is saved with any change.
-    """
-    changed = []
-    for field in fields:
-        if field not in data:
-            continue
-        model_field = instance._meta.get_field(field)
-        if isinstance(model_field, models.ManyToManyField):
-            raise ValueError(f"model_update does not set many-to-many field {field!r}")
-        if getattr(instance, field) != data[field]:
-            setattr(instance, field, data[field])
-            changed.append(field)
-    if not changed:
-        return instance, False
-    instance.full_clean()
-    update_fields = list(changed)
-    update_fields += [f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)]
-    instance.save(update_fields=update_fields)
-    return instance, True
+from crm.security.audit import audit_record
+from crm.tenancy.handover import MemberWorkload, member_work_hand_over, member_workload
+from crm.tenancy.onboarding import tenant_defaults_create
+from crm.tenancy.rls import tenant_context
+from crm.tenancy.roles import Role
+from crm.tenancy.selectors import tenant_workers
 
 
 @transaction.atomic
 def tenant_create(
     *, slug: str, name: str, owner_email: str, owner_password: str | None = None, **fields
 ) -> Tenant:
-    """Create a tenant with its owner (a new or existing user), its default purchase categories and its
-    default reminder rules with Japanese and English templates, so a new shop starts working at once."""
-    from customers.services import purchase_categories_create_defaults
-    from reminders.services import reminder_defaults_create
-
+    """Create a tenant with its owner (a new or existing user) and every app's defaults (the default
+    purchase categories, the default reminder rules with Japanese and English templates…), so a new
+    shop starts working at once. The apps register their defaults in crm.tenancy.onboarding."""
     tenant = Tenant(slug=slug, name=name, **fields)
     tenant.full_clean()
     tenant.save()
     owner = User.objects.filter(email__iexact=owner_email).first()
     if owner is None:
         owner = User.objects.create_user(email=owner_email, password=owner_password)
-    # The new tenant's rows may only be written with it as the database tenant (crm.rls); the
+    # The new tenant's rows may only be written with it as the database tenant (crm.tenancy.rls); the
     # caller's tenant, if any, comes back afterwards.
     with tenant_context(tenant.pk):
         membership_create(tenant=tenant, user=owner, role=Role.OWNER)
-        purchase_categories_create_defaults(tenant=tenant)
-        reminder_defaults_create(tenant=tenant)
+        tenant_defaults_create(tenant=tenant)
     return tenant
 
 
@@ -136,11 +109,9 @@ def membership_remove(
     The person loses access at their next request (the middleware re-reads memberships). A successor
     is required while they still hold work here. A tenant always keeps at least one owner, and nobody
     removes themselves (another owner does). All or nothing: any refusal leaves every row as it was.
-    Returns what was handed over.
+    The work is whatever the apps registered in crm.tenancy.handover; each app records its part of
+    the handover (customers: a `Handover` row). Returns what was handed over.
     """
-    from customers.services import customers_handover
-    from interactions.models import CallTask, CallTaskStatus
-
     if membership.tenant_id != tenant.pk:
         raise ApplicationError(_("Member not found."))
     # The owners and the leaving row, locked in one statement in a fixed order: two owners removing
@@ -169,17 +140,14 @@ def membership_remove(
         raise ApplicationError(
             _("This member still has customers, open deals or open calls: choose who takes them over.")
         )
-    customers_moved = deals_moved = calls_moved = 0
-    if successor is not None and (work.customers or work.open_deals):
-        handover = customers_handover(
-            tenant=tenant, from_user=user, to_user=successor, performed_by=performed_by
-        )
-        customers_moved, deals_moved = handover.customers_moved, handover.deals_moved
-    if successor is not None and work.open_calls:
-        calls_moved = (
-            CallTask.objects.for_tenant(tenant)
-            .filter(assigned_to=user, status=CallTaskStatus.OPEN)
-            .update(assigned_to=successor, updated_at=timezone.now())
+    moved = MemberWorkload()
+    if successor is not None and work.any:
+        moved = member_work_hand_over(
+            tenant=tenant,
+            from_user=user,
+            to_user=successor,
+            performed_by=performed_by,
+            names=[name for name, held in work.items() if held],
         )
     membership_id = current.pk
     current.delete()
@@ -194,9 +162,7 @@ def membership_remove(
             "user": user.pk,
             "role": [current.role, None],
             "successor": successor.pk if successor else None,
-            "customers_moved": customers_moved,
-            "deals_moved": deals_moved,
-            "calls_moved": calls_moved,
+            **moved.audit_changes(),
         },
     )
-    return MemberWorkload(customers=customers_moved, open_deals=deals_moved, open_calls=calls_moved)
+    return moved

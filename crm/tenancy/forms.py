@@ -1,14 +1,13 @@
-"""Dashboard forms of the tenancy core: the owners' settings pages."""
+"""Dashboard forms of the tenancy core: the shop's settings and its members."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
-from crm.models import ApiKeyScope, AuditAction, Tenant, User
-from crm.roles import Role
-from crm.selectors import tenant_users, tenant_workers
+from crm.models import Tenant, User
+from crm.tenancy.roles import Role
+from crm.tenancy.selectors import tenant_workers
 
 TENANT_PROFILE_FIELDS = [
     "name",
@@ -55,35 +54,9 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(label=_("role"), choices=Role.choices)
 
 
-class ApiKeyForm(forms.Form):
-    name = forms.CharField(
-        label=_("name"), max_length=100, help_text=_("What the key is for, e.g. “Till export”.")
-    )
-    scope = forms.ChoiceField(label=_("scope"), choices=ApiKeyScope.choices)
-
-
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.label} <{obj.email}>" if obj.label != obj.email else obj.email
-
-
-class HandoverForm(forms.Form):
-    from_user = UserChoiceField(label=_("Leaving staff member"), queryset=None)
-    to_user = UserChoiceField(label=_("Hand over to"), queryset=None)
-    confirm = forms.BooleanField(
-        label=_("I understand every customer and open deal of the leaving staff member moves now."),
-    )
-
-    def __init__(self, *args, tenant: Tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["from_user"].queryset = tenant_users(tenant=tenant)
-        self.fields["to_user"].queryset = tenant_workers(tenant=tenant)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("from_user") and data.get("from_user") == data.get("to_user"):
-            self.add_error("to_user", _("Choose a different staff member to hand over to."))
-        return data
 
 
 class MemberRemoveForm(forms.Form):
@@ -100,18 +73,3 @@ class MemberRemoveForm(forms.Form):
             self.fields["successor"].queryset = tenant_workers(tenant=tenant).exclude(pk=leaving.pk)
         else:
             del self.fields["successor"]
-
-
-class AuditFilterForm(forms.Form):
-    DATE_INPUT = forms.DateInput(attrs={"type": "date"})
-
-    action = forms.ChoiceField(
-        label=_("Action"), required=False, choices=[("", _("All actions")), *AuditAction.choices]
-    )
-    user = forms.ModelChoiceField(label=_("User"), required=False, queryset=None, empty_label=_("Everyone"))
-    since = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=DATE_INPUT)
-    until = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=DATE_INPUT)
-
-    def __init__(self, *args, tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = tenant_users(tenant=tenant)

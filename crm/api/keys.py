@@ -10,9 +10,9 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from crm.audit import audit_record
 from crm.models import ApiKey, ApiKeyScope, AuditAction, Tenant, User
-from crm.rls import set_db_api_key_hash, set_db_tenant
+from crm.security.audit import audit_record
+from crm.tenancy.rls import set_db_api_key_hash, set_db_tenant
 
 KEY_PREFIX = "kzn_"
 PREFIX_SHOWN = 12  # "kzn_" + 8 random characters: enough to tell keys apart in a list, useless to guess
@@ -74,7 +74,7 @@ def api_keys_of_tenant(*, tenant: Tenant):
 def api_key_authenticate(*, raw: str) -> ApiKey | None:
     """The active key matching a raw key, with its tenant; None for unknown or revoked keys.
 
-    On PostgreSQL the key's tenant becomes the database tenant of the current transaction (crm.rls),
+    On PostgreSQL the key's tenant becomes the database tenant of the current transaction (crm.tenancy.rls),
     so the caller's request runs on that tenant's rows only.
     """
     if not raw.startswith(KEY_PREFIX) or len(raw) > 200:

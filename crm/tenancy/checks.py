@@ -1,4 +1,4 @@
-"""System checks of the database-level tenant isolation (crm.rls), PostgreSQL only.
+"""System checks of the database-level tenant isolation (crm.tenancy.rls), PostgreSQL only.
 
 Tagged `database`: they run with `manage.py check --database default` (the deployment runs that
 before starting web and worker, and CI runs it as the application role), not on every command.
@@ -101,7 +101,8 @@ def check_tenant_rls(connection) -> list[Error]:
             errors.append(
                 Error(
                     f"Tenant table {table['relname']!r} lacks {', '.join(missing)}.",
-                    hint="Add crm.rls.EnableTenantRLS('<Model>') to the migration creating it, then migrate.",
+                    hint="Add crm.tenancy.rls.EnableTenantRLS('<Model>') to the migration creating it, "
+                    "then migrate.",
                     id="kizuna.E002",
                 )
             )

@@ -53,7 +53,7 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     """Insert rows (tuples in `columns` order) into the model's table; returns the row count.
 
     PostgreSQL refuses `COPY ... FROM` into a table whose row-level security applies to the current
-    role (the application role, crm.rls): there the rows are copied into a temporary table first and
+    role (the application role, crm.tenancy.rls): there the rows are copied into a temporary table first and
     moved with one INSERT ... SELECT, which the tenant policy checks row by row.
     """
     table = connection.ops.quote_name(model._meta.db_table)

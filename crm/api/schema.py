@@ -1,14 +1,35 @@
-"""The API's OpenAPI schema class: every operation documents the errors it can answer with."""
+"""The API's OpenAPI schema: every operation documents the errors it can answer with, and API keys are
+described as the bearer scheme."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    # Named by path: the authentication module stays importable before DRF has finished loading.
+    target_class = "crm.api.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": str(
+                _(
+                    "A tenant API key, created by an owner in the dashboard or with "
+                    "`manage.py create_api_key`. Send it as `Authorization: Bearer <key>`. "
+                    "Read-scoped keys may only read."
+                )
+            ),
+        }
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -41,11 +62,11 @@ class KizunaAutoSchema(AutoSchema):
             "403": (error, _("Your role or the key's scope does not allow this.")),
             "429": (error, _("Too many requests for this key; retry after the Retry-After seconds.")),
         }
-        errors["404"] = (error, _("Not found in your shop (or an invalid paging cursor)."))
+        errors["404"] = (error, _("Not found in your shop."))
         if self.method != "DELETE":
             errors["400"] = (
                 {"content": {"application/json": {"schema": VALIDATION_ERROR_SCHEMA}}},
-                _("Invalid input (body fields or query filters): field errors."),
+                _("Invalid input (body fields, query filters or the paging cursor): field errors."),
             )
         if self.method in ("POST", "PUT", "PATCH"):
             errors["413"] = (error, _("The request body is too large."))

@@ -10,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
-from crm.roles import Role
+from crm.tenancy.roles import Role
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

@@ -94,7 +94,7 @@ def request_actor(request) -> tuple[User | None, ApiKey | None, str]:
     if request is None:
         return None, None, ""
     user = getattr(request, "user", None)
-    key = getattr(user, "key", None)  # crm.api_auth.ApiKeyUser
+    key = getattr(user, "key", None)  # crm.api.authentication.ApiKeyUser
     if isinstance(key, ApiKey):
         return None, key, f"API key {key.name} ({key.prefix}…)"[:200]
     if user is not None and getattr(user, "is_authenticated", False) and isinstance(user, User):

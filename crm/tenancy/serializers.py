@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
-from crm.models import AuditEvent, Membership
-from crm.roles import Role
+from crm.models import Membership
+from crm.tenancy.roles import Role
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -15,15 +15,3 @@ class MembershipSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["id", "user", "email", "display_name", "role", "created_at"]
         read_only_fields = ["id", "user", "email", "display_name", "created_at"]
-
-
-class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_label", read_only=True)
-
-    class Meta:
-        model = AuditEvent
-        fields = [
-            "id", "created_at", "action", "actor", "actor_user", "actor_api_key", "ip",
-            "target_type", "target_id", "summary", "changes",
-        ]  # fmt: skip
-        read_only_fields = fields

@@ -1,4 +1,4 @@
-"""Domain errors and their single mapping to HTTP for the API.
+"""The API's errors, and the single mapping of domain errors to HTTP (the EXCEPTION_HANDLER setting).
 
 Every error body is JSON: `{"detail": "..."}` for request-level errors, or `{"field": ["message", ...]}`
 for invalid input. Messages are translated to the request's language (Accept-Language / the
@@ -16,16 +16,32 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from crm.tenancy import UnscopedQueryError
+from crm.common.errors import ApplicationError
+from crm.tenancy.scoping import UnscopedQueryError
 
 
-class ApplicationError(Exception):
-    """A business rule refused the request (e.g. a handover to a user outside the tenant)."""
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "request_too_large"
 
-    def __init__(self, message, extra=None):
-        super().__init__(message)
-        self.message = message
-        self.extra = extra or {}
+
+class InUseConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This is still in use (e.g. a template used by a rule) and cannot be deleted.")
+    default_code = "in_use"
+
+
+class IdempotencyConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This Idempotency-Key was already used with a different request.")
+    default_code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("A request with this Idempotency-Key is still being processed; retry later.")
+    default_code = "idempotency_in_progress"
 
 
 def _django_validation_detail(exc: DjangoValidationError):
