@@ -25,8 +25,9 @@ from bookings.serializers import (
     SlotSerializer,
     WorkTypeSerializer,
 )
-from crm.api import IdFilter, TenantGenericViewSet, TenantReadOnlyViewSet, UpdatedSinceFilterSet
-from crm.roles import EDIT_CUSTOMERS
+from crm.api.filters import IdFilter, UpdatedSinceFilterSet
+from crm.api.viewsets import TenantGenericViewSet, TenantReadOnlyViewSet
+from crm.tenancy.roles import EDIT_CUSTOMERS
 
 MAX_SLOT_DAYS = 62
 

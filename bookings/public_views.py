@@ -30,7 +30,7 @@ from bookings.forms import NewCustomerForm, parse_slot
 from bookings.models import CUSTOMER_CHANGEABLE, Booking, BookingSource, BookingStatus, WorkType
 from bookings.tokens import manage_token, manage_token_read, shop_token_read
 from crm.models import Tenant
-from crm.rls import set_db_tenant, tenant_context
+from crm.tenancy.rls import set_db_tenant, tenant_context
 from customers.models import ServiceKind
 from reminders.links import booking_token_read
 from reminders.models import Reminder, RuleKind

@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from bookings.models import Booking, WorkType
-from crm.api import TenantModelSerializer, TenantRelatedField
+from crm.api.fields import TenantRelatedField
+from crm.api.serializers import TenantModelSerializer
 from customers.models import Customer, Vehicle
 
 

@@ -24,9 +24,9 @@ from bookings.models import (
     SlotClaim,
     WorkType,
 )
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
 from crm.models import Tenant, User
-from crm.services import model_update
 from customers.models import AcquisitionChannel, Customer, ServiceKind, Vehicle
 from customers.services import customer_create, service_record_create, vehicle_create
 

@@ -27,8 +27,8 @@ from bookings.forms import (
 )
 from bookings.models import BookingSource, BookingStatus, ClosedDay, Weekday
 from bookings.tokens import shop_token
-from crm.permissions import tenant_view
-from crm.roles import EDIT_CUSTOMERS, EDIT_RULES
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_CUSTOMERS, EDIT_RULES
 from customers.models import Vehicle, VehicleStatus
 from customers.selectors import customer_get
 

@@ -4,13 +4,9 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from analytics import apis as analytics_apis
-<<<<<<< HEAD
 from bookings.apis import BookingSlotViewSet, BookingViewSet, WorkTypeViewSet
-from crm.apis import AuditEventViewSet, MembershipViewSet
-=======
 from crm.security.apis import AuditEventViewSet
 from crm.tenancy.apis import MembershipViewSet
->>>>>>> main
 from customers.apis import (
     CustomerViewSet,
     HouseholdViewSet,

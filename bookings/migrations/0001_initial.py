@@ -6,7 +6,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import crm.rls
+import crm.tenancy.rls
 
 
 class Migration(migrations.Migration):
@@ -166,10 +166,10 @@ class Migration(migrations.Migration):
             model_name='booking',
             constraint=models.CheckConstraint(condition=models.Q(('starts_at__lt', models.F('ends_at'))), name='booking_starts_before_end'),
         ),
-        crm.rls.EnableTenantRLS("BookingSettings"),
-        crm.rls.EnableTenantRLS("OpeningHours"),
-        crm.rls.EnableTenantRLS("ClosedDay"),
-        crm.rls.EnableTenantRLS("WorkType"),
-        crm.rls.EnableTenantRLS("Booking"),
-        crm.rls.EnableTenantRLS("SlotClaim"),
+        crm.tenancy.rls.EnableTenantRLS("BookingSettings"),
+        crm.tenancy.rls.EnableTenantRLS("OpeningHours"),
+        crm.tenancy.rls.EnableTenantRLS("ClosedDay"),
+        crm.tenancy.rls.EnableTenantRLS("WorkType"),
+        crm.tenancy.rls.EnableTenantRLS("Booking"),
+        crm.tenancy.rls.EnableTenantRLS("SlotClaim"),
     ]

@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def shop(transactional_db, settings, monkeypatch):
-    settings.EMAIL_BACKEND = "crm.mail.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "crm.common.mail.OutboxEmailBackend"
     settings.SITE_URL = "https://kizuna.example"
     # No worker in this test: the confirmation's send task runs in place, after the booking commits.
     monkeypatch.setattr(

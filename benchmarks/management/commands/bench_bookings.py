@@ -41,10 +41,10 @@ from benchmarks.localports import free_port, wait_for_port
 from bookings import services
 from bookings import slots as slot_math
 from bookings.models import Booking, BookingStatus, SlotClaim, WorkType
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.models import Tenant, User
-from crm.rls import tenant_context
-from crm.services import tenant_create
+from crm.tenancy.rls import tenant_context
+from crm.tenancy.services import tenant_create
 from customers.models import Customer, Vehicle
 from reminders.links import booking_token
 from reminders.models import Reminder, ReminderRule, RuleKind
@@ -316,8 +316,8 @@ class Command(BaseCommand):
 
     def _wrk(self, port: int, paths: str, seconds: int, connections: int) -> dict[str, int]:
         cmd = [
-            "wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(LUA),
-            f"http://127.0.0.1:{port}", "--", paths,
+            "wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
+            "-s", str(LUA), f"http://127.0.0.1:{port}", "--", paths,
         ]  # fmt: skip
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
         match = re.search(r"^RESULT (.*)$", out.stdout, re.M)
