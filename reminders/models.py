@@ -65,7 +65,9 @@ class ReminderTemplate(TenantOwned):
     def clean(self):
         errors = {}
         for field in ("subject", "body"):
-            problem = validate_template(getattr(self, field) or "")
+            text = getattr(self, field) or ""
+            # PostgreSQL cannot store a NUL character in text (SQLite can): refuse it as an input error.
+            problem = _("Remove the NUL character (\\x00).") if "\x00" in text else validate_template(text)
             if problem:
                 errors[field] = problem
         if errors:
