@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from analytics import apis as analytics_apis
+from bookings.apis import BookingSlotViewSet, BookingViewSet, WorkTypeViewSet
 from crm.api.exceptions import UnknownEndpoint
 from crm.security.apis import AuditEventViewSet
 from crm.tenancy.apis import MembershipViewSet
@@ -35,6 +36,9 @@ router.register("reminder-rules", ReminderRuleViewSet, basename="reminder-rule")
 router.register("reminder-templates", ReminderTemplateViewSet, basename="reminder-template")
 router.register("reminders", ReminderViewSet, basename="reminder")
 router.register("analytics/rfm", analytics_apis.CustomerRFMViewSet, basename="analytics-rfm")
+router.register("bookings", BookingViewSet, basename="booking")
+router.register("booking-slots", BookingSlotViewSet, basename="booking-slot")
+router.register("work-types", WorkTypeViewSet, basename="work-type")
 router.register("members", MembershipViewSet, basename="member")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "channels",
     "reminders",
     "analytics",
+    "bookings",
     "workspace",
 ]
 

@@ -59,6 +59,8 @@ urlpatterns = [
     path("s/", include("channels.public_urls")),  # public short links of SMS (no login)
     path("analytics/", include("analytics.urls")),
     path("", include("channels.urls")),
+    path("bookings/", include("bookings.urls")),
+    path("b/", include("bookings.public_urls")),  # public booking pages (no login, signed links)
     path("", include(workspace_urls.root_patterns)),
     path("", include("interactions.urls")),
 ]

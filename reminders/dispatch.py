@@ -26,7 +26,7 @@ from crm.models import Tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
 from interactions.models import CallTask
-from reminders.models import Reminder, ReminderRule, ReminderStatus
+from reminders.models import TRANSACTIONAL_KINDS, Reminder, ReminderRule, ReminderStatus
 from reminders.timing import queued_lease_seconds, sending_lease_seconds
 
 # Rows per claim transaction; send tasks then get SEND_BATCH_SIZE ids each (reminders.tasks).
@@ -140,6 +140,17 @@ def reminders_claim_tenant(
         receivable = channels_for_customers(
             tenant_id=tenant_id, customer_ids={r.customer_id for r in claimed}
         )
+        transactional = set(
+            ReminderRule.objects.for_tenant(tenant_id)
+            .filter(pk__in={r.rule_id for r in claimed}, kind__in=TRANSACTIONAL_KINDS)
+            .values_list("id", flat=True)
+        )
+        with_email = set(
+            Customer.objects.for_tenant(tenant_id)
+            .filter(pk__in={r.customer_id for r in claimed if r.rule_id in transactional})
+            .exclude(email="")
+            .values_list("id", flat=True)
+        )
         allowed = {
             rule_id: parse_channel_order(value) or None
             for rule_id, value in ReminderRule.objects.for_tenant(tenant_id)
@@ -149,7 +160,11 @@ def reminders_claim_tenant(
         by_channel: dict[str, list[int]] = defaultdict(list)
         unreachable = []
         for r in claimed:
-            channel = choose_channel(receivable[r.customer_id], allowed.get(r.rule_id))
+            if r.rule_id in transactional:
+                # About the customer's own booking, not advertising: no opt-in, an address is enough.
+                channel = MessageChannel.EMAIL if r.customer_id in with_email else None
+            else:
+                channel = choose_channel(receivable[r.customer_id], allowed.get(r.rule_id))
             if channel is None:
                 unreachable.append(r)
             else:

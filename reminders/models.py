@@ -31,6 +31,14 @@ class RuleKind(models.TextChoices):
     FOLLOW_UP_PURCHASE = "follow_up_purchase", _("Follow-up after a purchase")
     NURTURE = "nurture", _("Nurture after a first purchase")
     SEASONAL = "seasonal", _("Seasonal")
+    BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
+    BOOKING_REMINDER = "booking_reminder", _("Booking: the day before")
+
+
+# Messages about a booking the customer made: transactional, not advertising. 特定電子メール法
+# governs advertising e-mail, so these need no marketing opt-in (an address is enough) and the
+# planner never plans them: the bookings app creates them (reminders.transactional).
+TRANSACTIONAL_KINDS = frozenset({RuleKind.BOOKING_CONFIRMATION, RuleKind.BOOKING_REMINDER})
 
 
 class ReminderTemplate(TenantOwned):
@@ -195,6 +203,9 @@ class Reminder(TenantOwned):
     call_task = models.ForeignKey(
         "interactions.CallTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Extra template fields of a transactional message (booking date, time, work, link), strings only;
+    # the template sees those named in reminders.templating.ALLOWED_FIELDS and nothing else.
+    context = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

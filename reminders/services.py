@@ -133,37 +133,41 @@ DEFAULT_TEMPLATES = {
             "車検のご案内（{{ plate_number }}）",
             "{{ customer_name }}\n\nいつも{{ shop_name }}をご利用いただきありがとうございます。\n"
             "{{ vehicle }}（{{ plate_number }}）の車検満了日は {{ inspection_expiry }} です。\n"
-            "ご予約はお電話またはご来店にて承ります。" + _FOOTNOTE_JA,
+            "ご予約はこちらから24時間承ります：\n{{ booking_url }}\nお電話・ご来店でも承ります。"
+            + _FOOTNOTE_JA,
         ),
         (
             "Your vehicle inspection (shaken) is due: {{ plate_number }}",
             "Dear {{ customer_name }},\n\nThe inspection of your {{ vehicle }} ({{ plate_number }}) "
             "expires on "
-            "{{ inspection_expiry }}. Book your inspection with us by phone or visit." + _FOOTNOTE_EN,
+            "{{ inspection_expiry }}. Book your inspection online at any time:\n{{ booking_url }}\n"
+            "or by phone or at the shop." + _FOOTNOTE_EN,
         ),
     ),
     RuleKind.CHECK_12M: (
         (
             "法定12ヶ月点検のご案内",
             "{{ customer_name }}\n\n{{ vehicle }}（{{ plate_number }}）の法定12ヶ月点検の時期"
-            "（{{ due_date }}頃）が近づいています。" + _FOOTNOTE_JA,
+            "（{{ due_date }}頃）が近づいています。\nご予約はこちらから：\n{{ booking_url }}" + _FOOTNOTE_JA,
         ),
         (
             "Your 12-month check is coming up",
             "Dear {{ customer_name }},\n\nYour {{ vehicle }} "
-            "({{ plate_number }}) is due for its 12-month legal check around {{ due_date }}." + _FOOTNOTE_EN,
+            "({{ plate_number }}) is due for its 12-month legal check around {{ due_date }}.\n"
+            "Book online: {{ booking_url }}" + _FOOTNOTE_EN,
         ),
     ),
     RuleKind.CHECK_6M: (
         (
             "6ヶ月点検のご案内",
             "{{ customer_name }}\n\n{{ vehicle }}（{{ plate_number }}）の6ヶ月点検の時期が"
-            "近づいています。" + _FOOTNOTE_JA,
+            "近づいています。\nご予約はこちらから：\n{{ booking_url }}" + _FOOTNOTE_JA,
         ),
         (
             "Your 6-month check is coming up",
             "Dear {{ customer_name }},\n\nYour {{ vehicle }} "
-            "({{ plate_number }}) is due for its 6-month check." + _FOOTNOTE_EN,
+            "({{ plate_number }}) is due for its 6-month check.\nBook online: {{ booking_url }}"
+            + _FOOTNOTE_EN,
         ),
     ),
     RuleKind.BIRTHDAY: (
@@ -218,12 +222,12 @@ DEFAULT_TEMPLATES = {
         (
             "タイヤ交換の季節です",
             "{{ customer_name }}\n\nタイヤ交換の季節になりました。\n"
-            "{{ shop_name }}ではご予約を承っております。" + _FOOTNOTE_JA,
+            "{{ shop_name }}ではご予約を承っております：\n{{ booking_url }}" + _FOOTNOTE_JA,
         ),
         (
             "Time to change your tyres",
             "Dear {{ customer_name }},\n\nIt is tyre-change season. "
-            "Book your slot at {{ shop_name }}." + _FOOTNOTE_EN,
+            "Book your slot at {{ shop_name }}: {{ booking_url }}" + _FOOTNOTE_EN,
         ),
     ),
 }

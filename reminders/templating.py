@@ -29,7 +29,15 @@ ALLOWED_FIELDS = {
     "shop_phone": "03-1234-5678",
     "shop_address": "東京都渋谷区神宮前1-1-1",
     "staff_name": "佐藤",
+    # The reminder's own booking link (every reminder), and the booking a transactional message is about.
+    "booking_url": "https://kizuna.example/b/r/…/",
+    "booking_date": "2026年12月1日（火）",
+    "booking_time": "10:00",
+    "booking_work": "車検",
+    "booking_manage_url": "https://kizuna.example/b/m/…/",
 }
+# Fields a transactional message may carry in Reminder.context (the rest are computed at send time).
+BOOKING_CONTEXT_FIELDS = ("booking_date", "booking_time", "booking_work", "booking_manage_url")
 ALLOWED_FILTERS = {"default", "upper", "lower", "trim", "title", "capitalize", "truncate", "length"}
 MAX_RANGE = 50
 MAX_LOOP_DEPTH = 2

@@ -161,3 +161,15 @@ class CallTaskFactory(factory.django.DjangoModelFactory):
     tenant = factory.SelfAttribute("customer.tenant")
     due_date = factory.LazyFunction(timezone.localdate)
     reason = "車検のご案内"
+
+
+class WorkTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "bookings.WorkType"
+
+    tenant = factory.SubFactory(TenantFactory)
+    code = factory.Sequence(lambda n: f"work-{n}")
+    name = "車検"
+    service_kind = ServiceKind.SHAKEN
+    duration_minutes = 60
+    capacity = 1

@@ -12,7 +12,7 @@ from django.db.models import Count
 
 from customers.models import Purchase, ServiceKind, ServiceRecord
 from reminders.dispatch import reminders_to_call_tasks
-from reminders.models import Reminder, ReminderStatus, ReminderStep, RuleKind
+from reminders.models import TRANSACTIONAL_KINDS, Reminder, ReminderStatus, ReminderStep, RuleKind
 from reminders.planner import SHAKEN_DONE_WINDOW_DAYS
 from reminders.sending.states import BatchResult, move_many, tenant_tx
 
@@ -65,16 +65,24 @@ def reminder_still_relevant(reminder: Reminder) -> str | None:
     return reasons_not_relevant(reminder.tenant_id, [reminder]).get(reminder.pk)
 
 
+def may_email(reminder: Reminder) -> bool:
+    """Marketing needs a recorded opt-in (特定電子メール法); a message about the customer's own
+    booking is transactional and needs only an address (the customer asked for the booking)."""
+    if reminder.rule.kind in TRANSACTIONAL_KINDS:
+        return bool(reminder.customer.email)
+    return reminder.customer.can_receive_marketing_email
+
+
 def send_time_checks(
     tenant_id: int, reminders: list[Reminder], not_relevant: dict[int, str], result: BatchResult
 ) -> list[Reminder]:
     """Consent, relevance and address checks at send time; returns the reminders that may be e-mailed."""
-    no_consent = [r for r in reminders if not r.customer.can_receive_marketing_email]
+    no_consent = [r for r in reminders if not may_email(r)]
     if no_consent:
         with tenant_tx(tenant_id):
             reminders_to_call_tasks(tenant_id, no_consent, expected=ReminderStatus.SENDING)
         result.statuses.update(dict.fromkeys((r.pk for r in no_consent), ReminderStatus.CALL_TASK))
-    rest = [r for r in reminders if r.customer.can_receive_marketing_email]
+    rest = [r for r in reminders if may_email(r)]
     skipped: dict[str, list[int]] = defaultdict(list)
     invalid = []
     to_send = []

@@ -15,9 +15,10 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from crm.models import Tenant
+from reminders.links import booking_url
 from reminders.models import Reminder, ReminderTemplate
 from reminders.services import unsubscribe_token
-from reminders.templating import render_email
+from reminders.templating import BOOKING_CONTEXT_FIELDS, render_email
 
 
 def _one_line(value: str) -> str:
@@ -77,6 +78,14 @@ def template_context(reminder: Reminder, language: str) -> dict[str, str]:
             "shop_phone": tenant.phone,
             "shop_address": tenant.address,
             "staff_name": str(customer.assigned_staff) if customer.assigned_staff else "",
+            # A preview has no saved reminder, hence no link of its own.
+            "booking_url": booking_url(tenant_id=tenant.pk, reminder_id=reminder.pk) if reminder.pk else "",
+            **{key: "" for key in BOOKING_CONTEXT_FIELDS},
+            **{
+                key: str(value)
+                for key, value in (reminder.context or {}).items()
+                if key in BOOKING_CONTEXT_FIELDS
+            },
         }
 
 

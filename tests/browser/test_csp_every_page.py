@@ -11,10 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from bookings.models import Booking
+from bookings.tokens import manage_token, shop_token
 from channels.models import MessageChannel
 from crm.models import Membership, Tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Customer, Vehicle
+from reminders.links import booking_token
 from reminders.models import Reminder, ReminderStatus, ReminderTemplate
 from reminders.postcards.services import print_batch_create
 from reminders.services import unsubscribe_token
@@ -62,6 +65,9 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         .order_by("pk")
         .first()
     )
+    # seed_demo gave the shop capacity and a week of bookings.
+    booking = Booking.objects.for_tenant(tenant).order_by("starts_at").first()
+    booking_day = timezone.localtime(booking.starts_at).date().isoformat()
     login(page, "csp-owner@kizuna.test", PASSWORD)
     page.wait_for_selector("h1")
     if "/tenants/" in page.url:  # the demo owner is a member of one shop only, but be explicit
@@ -103,6 +109,12 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         ("tenant_picker", "/tenants/"),
         ("password_change", "/accounts/password_change/"),
         ("two_factor", "/accounts/two-factor/"),
+        ("bookings_day", f"/bookings/?date={booking_day}"),
+        ("bookings_week", f"/bookings/?date={booking_day}&view=week"),
+        ("bookings_capacity", "/bookings/capacity/"),
+        ("booking_new", f"/bookings/new/?customer={customer.pk}"),
+        ("booking_move", f"/bookings/{booking.pk}/move/"),
+        ("booking_done", f"/bookings/{booking.pk}/done/"),
     ]
     a11y = []  # dangling aria references and inputs without a label, over every page
     for name, path in pages:
@@ -131,6 +143,21 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
     assert response.status == 200
     page.wait_for_selector("h1")
     shot(page, "csp_unsubscribe")
+    # The public booking pages have their own layout too: the shop link, a reminder's link, a booking's.
+    reminder = Reminder.objects.for_tenant(tenant).filter(vehicle__isnull=False).order_by("pk").first()
+    for name, path in [
+        ("booking_shop_link", f"/b/s/{shop_token(tenant_id=tenant.pk)}/"),
+        ("booking_reminder_link", f"/b/r/{booking_token(tenant_id=tenant.pk, reminder_id=reminder.pk)}/"),
+        ("booking_manage", f"/b/m/{manage_token(tenant_id=tenant.pk, booking_id=booking.pk)}/?move=1"),
+    ]:
+        response = page.goto(page.base + path)
+        assert response.status == 200, path
+        assert "unsafe-inline" not in response.headers.get(CSP_HEADER.lower(), ""), path
+        page.wait_for_selector("h1")
+        shot(page, f"csp_{name}")
+        a11y += [(path, ref) for ref in page.evaluate(DANGLING_ARIA_REFERENCES)]
+        a11y += [(path, html) for html in page.evaluate(UNLABELLED_INPUTS)]
+    assert a11y == []
     assert page.js_errors == []
     assert page.csp_violations == []
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from bookings.selectors import customer_upcoming_bookings
 from crm.tenancy.permissions import tenant_view
 from crm.tenancy.roles import EDIT_CUSTOMERS
 from customers import forms
@@ -24,6 +25,8 @@ from customers.selectors import customer_get
 from customers.services import customer_set_consent, service_record_create
 from interactions.services import call_task_create, interaction_create
 from workspace.selectors import TIMELINE_LIMIT, customer_insights, customer_timeline
+
+BOOKINGS_SHOWN = 5
 
 QUICK_ACTION_TABS = ("log", "service", "follow")
 
@@ -66,6 +69,11 @@ def _render_360(request, customer, *, status: int = 200, active_tab: str = "log"
         "active_tab": active_tab if active_tab in QUICK_ACTION_TABS else "log",
         "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
         **customer_insights(tenant=tenant, customer_id=customer.pk),
+        "upcoming_bookings": list(
+            customer_upcoming_bookings(tenant=tenant, customer_id=customer.pk, since=timezone.now())[
+                :BOOKINGS_SHOWN
+            ]
+        ),
     }
     return render(request, "workspace/customer_360.html", ctx, status=status)
 

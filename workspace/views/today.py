@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.selectors import kpi_cards
+from bookings.selectors import bookings_between, bookings_unconfirmed
 from crm.tenancy.permissions import tenant_view
 from customers.selectors import checkups_due, customers_with_birthday, vehicles_inspection_due
 from interactions.selectors import call_tasks_open_for, deals_closing, interactions_awaiting_follow_up
@@ -81,6 +82,9 @@ def today(request):
     deals = deals_closing(tenant=tenant, by=today_ + timedelta(days=DEALS_AHEAD_DAYS))
     checkups_list = list(checkups[: LIST_LIMIT + 1])
     failed = reminders_failed(tenant=tenant)
+    upcoming = list(
+        bookings_between(tenant=tenant, first=today_, last=today_ + timedelta(days=1))[: LIST_LIMIT + 1]
+    )
     return render(
         request,
         "workspace/today.html",
@@ -98,5 +102,9 @@ def today(request):
             "failed_reminders": list(failed[:LIST_LIMIT]),
             "failed_count": failed.count(),
             "kpi": _kpi_cards(tenant, today_),
+            # Today's and tomorrow's bookings, and the online requests the shop has not confirmed.
+            "bookings": upcoming[:LIST_LIMIT],
+            "bookings_more": len(upcoming) > LIST_LIMIT,
+            "booking_requests": list(bookings_unconfirmed(tenant=tenant, since=timezone.now())[:LIST_LIMIT]),
         },
     )

@@ -17,6 +17,7 @@ from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from reminders.planner import plan_reminders
 from workspace.demo import DEMO_TENANTS, demo_tenant_with_staff, seed_tenant
+from workspace.demo.bookings import seed_bookings
 
 
 class Command(BaseCommand):
@@ -113,6 +114,9 @@ class Command(BaseCommand):
                     analytics_refresh_tenant(tenant=tenant, as_of=today)
                     planned = plan_reminders(on=today, tenant_id=tenant.pk)
                     self.stdout.write(f"{slug}: analytics refreshed, reminders planned {planned}")
+                if not opts["tenants"]:
+                    booked = seed_bookings(tenant=tenant, today=today, seed=opts["seed"])
+                    self.stdout.write(f"{slug}: capacity and {booked} bookings for the coming week")
                 if not opts["tenants"]:
                     self.stdout.write(f"{slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         elapsed = time.perf_counter() - started
