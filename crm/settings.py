@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "crm",
     "customers",
     "interactions",
+    "channels",
     "reminders",
     "analytics",
     "workspace",
@@ -173,6 +174,23 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Kizuna <no-reply@kizuna.
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute base for links in e-mails (unsubscribe, password reset).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Channels (LINE, SMS) -----------------------------------------------------------------------
+# Embedded default: every LINE push and SMS is written into an outbox folder (shown on the dashboard's
+# outbox page), like e-mail. "http" sends to the real API (LINE_API_BASE_URL, SMS_API_BASE_URL).
+LINE_BACKEND = env("LINE_BACKEND", default="outbox")
+LINE_API_BASE_URL = env("LINE_API_BASE_URL", default="https://api.line.me")
+LINE_OUTBOX_DIR = VAR_DIR / "outbox-line"
+LINE_TIMEOUT = env.float("LINE_TIMEOUT", default=10.0)
+# Pushes per second per shop (LINE answers 429 above its own per-channel limit; see docs/channels.md).
+LINE_PUSH_RATE_PER_SECOND = env.int("LINE_PUSH_RATE_PER_SECOND", default=1000)
+SMS_BACKEND = env("SMS_BACKEND", default="outbox")
+SMS_API_BASE_URL = env("SMS_API_BASE_URL", default="")
+SMS_OUTBOX_DIR = VAR_DIR / "outbox-sms"
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
+# Fernet key(s) for the shops' LINE/SMS secrets, comma-separated (first encrypts); unset: derived from
+# SECRET_KEY (channels/crypto.py).
+CHANNELS_ENCRYPTION_KEY = env("CHANNELS_ENCRYPTION_KEY", default="")
 
 # --- Celery -----------------------------------------------------------------------------------
 # Unset CELERY_BROKER_URL: kombu's filesystem transport, so a real worker and beat run with no server.

@@ -17,6 +17,7 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     EMAIL = "email", _("E-mail")
     LINE = "line", _("LINE")
+    SMS = "sms", _("SMS")
     LETTER = "letter", _("Letter")
     WEB_FORM = "web_form", _("Web form")
 

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from channels.models import ALL_CHANNELS, MessageChannel, parse_channel_order, validate_channel_order
 from crm.tenancy import TenantOwned
 from customers.models import Customer, Vehicle
 
@@ -86,6 +87,15 @@ class ReminderRule(TenantOwned):
     # Audience of seasonal rules: an analytics segment code (e.g. "champions") or a customer tag.
     audience_segment = models.CharField(_("audience segment"), max_length=40, null=True, blank=True)
     audience_tag = models.CharField(_("audience tag"), max_length=50, blank=True)
+    # Channels this rule may use, comma-separated (e.g. "email,postcard"); blank = every channel.
+    allowed_channels = models.CharField(
+        _("allowed channels"),
+        max_length=60,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_channel_order],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,6 +106,11 @@ class ReminderRule(TenantOwned):
 
     def __str__(self):
         return self.name
+
+    @property
+    def channels(self) -> list[str]:
+        """The channels this rule may use (all of them when none is listed)."""
+        return parse_channel_order(self.allowed_channels) or list(ALL_CHANNELS)
 
     @property
     def months(self) -> list[int]:
@@ -165,6 +180,11 @@ class Reminder(TenantOwned):
         _("status"), max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # The channel the dispatcher chose; blank until claimed (db_default: the planner's INSERT … SELECT
+    # does not list the column).
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=MessageChannel.choices, blank=True, default="", db_default=""
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
