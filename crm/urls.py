@@ -42,6 +42,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("reminders/", include("reminders.urls")),
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
+    path("line/", include("channels.line_urls")),  # LINE webhook and link page (public), LINE inbox
     path("analytics/", include("analytics.urls")),
     path("", include("interactions.urls")),
 ]

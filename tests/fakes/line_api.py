@@ -124,9 +124,7 @@ class FakeLineAPI(FakeHTTPServer):
         if not auth.startswith("Bearer ") or auth[len("Bearer ") :] not in self.tokens:
             return (
                 401,
-                {
-                    "message": "Authentication failed. Confirm that the access token is valid."
-                },
+                {"message": "Authentication failed. Confirm that the access token is valid."},
                 rid,
             )
         if method == "GET" and (m := _PROFILE.match(path)):

@@ -15,7 +15,7 @@ SECRET = "8f0c2a6d4b1e9f7a3c5d2e1f0a9b8c7d"
 
 
 def test_signature_is_base64_hmac_sha256_of_the_raw_body():
-    body = '{"destination":"U1","events":[]}'.encode()
+    body = b'{"destination":"U1","events":[]}'
     expected = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
     assert line_signature(channel_secret=SECRET, body=body) == expected
     assert line_signature_is_valid(channel_secret=SECRET, body=body, signature=expected) is True
