@@ -56,10 +56,12 @@ class ChannelSettings(TenantOwned):
     (`channels.services.channel_settings_update`).
     """
 
-    # The channels the shop uses, best first; a channel not listed is not used at all.
+    # The channels the shop uses, best first; a channel not listed is not used at all (empty: none,
+    # every due reminder becomes a call task).
     channel_order = models.CharField(
         _("channel order"),
         max_length=60,
+        blank=True,
         default=",".join(DEFAULT_CHANNEL_ORDER),
         validators=[validate_channel_order],
     )

@@ -188,6 +188,9 @@ SMS_BACKEND = env("SMS_BACKEND", default="outbox")
 SMS_API_BASE_URL = env("SMS_API_BASE_URL", default="")
 SMS_OUTBOX_DIR = VAR_DIR / "outbox-sms"
 SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
+SMS_RATE_PER_SECOND = env.int("SMS_RATE_PER_SECOND", default=10)
+# Base of the short links in SMS (/s/<token>); unset: SITE_URL.
+SHORT_LINK_BASE_URL = env("SHORT_LINK_BASE_URL", default="")
 # Fernet key(s) for the shops' LINE/SMS secrets, comma-separated (first encrypts); unset: derived from
 # SECRET_KEY (channels/crypto.py).
 CHANNELS_ENCRYPTION_KEY = env("CHANNELS_ENCRYPTION_KEY", default="")

@@ -61,6 +61,8 @@ def pytest_runtest_setup(item):
 @pytest.fixture(autouse=True)
 def _outbox_in_tmp(settings, tmp_path):
     settings.OUTBOX_DIR = tmp_path / "outbox"
+    settings.LINE_OUTBOX_DIR = tmp_path / "outbox-line"
+    settings.SMS_OUTBOX_DIR = tmp_path / "outbox-sms"
 
 
 @pytest.fixture
