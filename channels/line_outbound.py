@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from channels.delivery import PermanentDeliveryError, RetryableDeliveryError
+from channels.line import build_messages, line_backend
 from channels.line_linking import link_token_make
 from channels.models import LineContact
 from crm.models import Tenant
@@ -83,6 +85,19 @@ def linked_notice_send(*, tenant_id: int, contact_id: int) -> str:
     return "sent"
 
 
-def line_push_text(*, tenant_id: int, line_user_id: str, text: str, key: str) -> None:
-    """One text message to one LINE user through the shop's channel (the channels LINE client)."""
-    raise LinePushFailed("LINE client not wired yet")
+def line_push_text(*, tenant_id: int, line_user_id: str, text: str, key: str) -> str:
+    """One text message to one LINE user through the shop's channel (channels.line: outbox or HTTP).
+
+    Returns LINE's request id (a repeat of an accepted retry key counts as sent). Call it outside
+    any transaction: LINE may take seconds.
+    """
+    with tenant_context(tenant_id):  # the backend reads the shop's credentials (row-level security)
+        backend = line_backend(tenant_id)
+    try:
+        return backend.push(to=line_user_id, messages=build_messages(text=text), retry_key=key)
+    except RetryableDeliveryError as exc:
+        raise LinePushRetryable(exc.reason) from exc
+    except PermanentDeliveryError as exc:  # incl. RecipientRefused (blocked, not a friend)
+        raise LinePushFailed(exc.reason) from exc
+    finally:
+        backend.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from channels.crypto import SecretUnreadable, decrypt_secret
+from channels.crypto import SecretUnreadable
 from channels.line_linking import webhook_key_read
 from channels.line_models import LineInboundMessage
-from channels.models import ChannelSettings, LineContact
+from channels.models import LineContact
+from channels.selectors import line_channel_secret
 from crm.models import Tenant
 from crm.rls import tenant_context
 from interactions.models import Channel, Direction, Interaction
@@ -61,10 +62,6 @@ def customer_line_contact(*, tenant: Tenant, customer_id: int) -> LineContact | 
     return LineContact.objects.for_tenant(tenant).filter(customer_id=customer_id).first()
 
 
-def channel_settings_of(*, tenant: Tenant | int) -> ChannelSettings | None:
-    return ChannelSettings.objects.for_tenant(tenant).first()
-
-
 def webhook_tenant_id(*, key: str) -> int | None:
     """The shop a webhook URL key names, if it exists. Raises signing.BadSignature for a forged key."""
     tenant_id = webhook_key_read(key)
@@ -74,10 +71,7 @@ def webhook_tenant_id(*, key: str) -> int | None:
 def webhook_channel_secret(*, tenant_id: int) -> str:
     """The shop's LINE channel secret in clear ("" when LINE is not set up), read under its own tenant."""
     with tenant_context(tenant_id):
-        row = channel_settings_of(tenant=tenant_id)
-        if row is None or not row.line_channel_secret_encrypted:
-            return ""
         try:
-            return decrypt_secret(row.line_channel_secret_encrypted)
+            return line_channel_secret(tenant_id=tenant_id)
         except SecretUnreadable:  # key changed without rotation: refuse every webhook, never crash
             return ""

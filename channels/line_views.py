@@ -29,6 +29,7 @@ from channels.line_linking import (
     webhook_key_for,
 )
 from channels.line_signature import SIGNATURE_HEADER, line_signature_is_valid
+from channels.selectors import channel_settings_get
 from crm.errors import ApplicationError
 from crm.models import Tenant
 from crm.permissions import tenant_view
@@ -119,10 +120,10 @@ def line_link_page(request, token: str):
 def line_panel_context(request, customer) -> dict:
     """What the LINE card of the Customer 360 shows (the 360 view adds this to its context)."""
     tenant = request.tenant
-    channel_settings = line_selectors.channel_settings_of(tenant=tenant)
+    channel_settings = channel_settings_get(tenant_id=tenant.pk)
     contact = line_selectors.customer_line_contact(tenant=tenant, customer_id=customer.pk)
     ctx = {
-        "line_basic_id": channel_settings.line_basic_id if channel_settings else "",
+        "line_basic_id": channel_settings.line_basic_id,
         "line_contact": contact,
         "line_can_edit": request.membership.has_role(Role.STAFF),
         "line_unanswered": list(
@@ -151,8 +152,8 @@ def _back_to_360(customer):
 def line_link_code(request, pk: int):
     """A fresh one-time code and its QR code for this customer (POST: it writes a code row)."""
     customer = customer_get(tenant=request.tenant, pk=pk)
-    settings_row = line_selectors.channel_settings_of(tenant=request.tenant)
-    if settings_row is None or not settings_row.line_basic_id:
+    settings_row = channel_settings_get(tenant_id=request.tenant.pk)
+    if not settings_row.line_basic_id:
         messages.error(request, _("Enter the shop's LINE basic ID in the channel settings first."))
         return _back_to_360(customer)
     code = line_inbound.line_link_code_issue(tenant=request.tenant, customer=customer, user=request.user)
@@ -245,8 +246,8 @@ def line_message_done(request, pk: int):
 @tenant_view()
 def line_counter_qr(request):
     """The generic QR code for the counter: add the shop's account as a friend (printable)."""
-    settings_row = line_selectors.channel_settings_of(tenant=request.tenant)
-    basic_id = settings_row.line_basic_id if settings_row else ""
+    settings_row = channel_settings_get(tenant_id=request.tenant.pk)
+    basic_id = settings_row.line_basic_id
     url = add_friend_url(basic_id) if basic_id else ""
     return render(
         request,

@@ -10,7 +10,7 @@ from crm.rls import EnableTenantRLS
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('channels', '0001_initial'),
+        ('channels', '0002_channel_order_blank'),
         ('crm', '0005_tenant_two_factor_and_settings_audit'),
         ('customers', '0008_analytics_covering_indexes'),
         ('interactions', '0050_lineinbound_interaction_source'),

@@ -14,7 +14,7 @@ from channels.crypto import encrypt_secret
 from channels.line_linking import webhook_key_for
 from channels.line_signature import line_signature
 from channels.models import ChannelSettings
-from tests.fakes.line_api import line_user_id
+from tests.fakes.line_api import FakeLineAPI, line_user_id
 
 SECRET_A = "a" * 16 + "secret-of-shop-a"
 SECRET_B = "b" * 16 + "secret-of-shop-b"
@@ -83,3 +83,14 @@ def post_webhook(tenant, body: bytes, *, secret: str | None, client: Client | No
 @pytest.fixture
 def user_id():
     return line_user_id("customer-1")
+
+
+@pytest.fixture
+def line_api(settings):
+    """The fake LINE API on 127.0.0.1 with both shops' tokens, and the HTTP backend pointed at it."""
+    fake = FakeLineAPI(tokens={TOKEN_A, TOKEN_B}).start()
+    settings.LINE_BACKEND = "http"
+    settings.LINE_API_BASE_URL = fake.url
+    settings.LINE_TIMEOUT = 5
+    yield fake
+    fake.stop()
