@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from channels.crypto import SecretUnreadable
-from channels.line_linking import webhook_key_read
+from channels.line_linking import webhook_key_for, webhook_key_read
 from channels.line_models import LineInboundMessage
 from channels.models import LineContact
 from channels.selectors import line_channel_secret
@@ -60,6 +62,11 @@ def unlinked_line_contact_get(*, tenant: Tenant, pk: int) -> LineContact:
 
 def customer_line_contact(*, tenant: Tenant, customer_id: int) -> LineContact | None:
     return LineContact.objects.for_tenant(tenant).filter(customer_id=customer_id).first()
+
+
+def line_webhook_url(*, tenant_id: int) -> str:
+    """The absolute webhook URL the shop pastes into the LINE Developers console."""
+    return settings.SITE_URL.rstrip("/") + reverse("line:webhook", args=[webhook_key_for(tenant_id)])
 
 
 def webhook_tenant_id(*, key: str) -> int | None:

@@ -26,7 +26,6 @@ from channels.line_linking import (
     link_token_read,
     prefilled_message_url,
     qr_svg,
-    webhook_key_for,
 )
 from channels.line_signature import SIGNATURE_HEADER, line_signature_is_valid
 from channels.selectors import channel_settings_get
@@ -258,8 +257,6 @@ def line_counter_qr(request):
             "qr": qr_svg(url, title=_("QR code to add %(shop)s on LINE") % {"shop": request.tenant.name})
             if url
             else "",
-            "webhook_url": request.build_absolute_uri(
-                reverse("line:webhook", args=[webhook_key_for(request.tenant.pk)])
-            ),
+            "webhook_url": line_selectors.line_webhook_url(tenant_id=request.tenant.pk),
         },
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from channels import line_inbound
 from channels.line_linking import link_token_make
 from channels.line_models import LineLinkCode
+from channels.line_selectors import line_webhook_url
 from channels.line_views import LINK_PAGE_MAX_TRIES
 from channels.models import LineContact
 from interactions.models import Channel, Direction, Interaction
@@ -242,3 +243,12 @@ def test_other_shop_gets_404_and_changes_nothing(
     assert Interaction.objects.for_tenant(tenant).count() == 1
     inbox = other_client.get(reverse("line:inbox")).content.decode()
     assert "予約できますか" not in inbox
+
+
+def test_channel_settings_page_shows_this_shops_webhook_url(
+    line_shop, other_line_shop, tenant, other_tenant, owner_client
+):
+    html = owner_client.get(reverse("channel_settings")).content.decode()
+    assert line_webhook_url(tenant_id=tenant.pk) in html
+    assert line_webhook_url(tenant_id=other_tenant.pk) not in html
+    assert f"/line/webhook/{tenant.slug}/" not in html
