@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from channels.line_linking import link_token_make
+from channels.models import ChannelSettings
 from crm.models import Membership, Tenant
 from customers.models import Customer, Vehicle
 from reminders.models import ReminderTemplate
@@ -50,6 +52,7 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         .order_by("pk")
         .first()
     )
+    ChannelSettings.objects.create(tenant=tenant, line_basic_id="@csp-shop")  # LINE QR codes render
     login(page, "csp-owner@kizuna.test", PASSWORD)
     page.wait_for_selector("h1")
     if "/tenants/" in page.url:  # the demo owner is a member of one shop only, but be explicit
@@ -85,6 +88,8 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         ("tenant_picker", "/tenants/"),
         ("password_change", "/accounts/password_change/"),
         ("two_factor", "/accounts/two-factor/"),
+        ("line_inbox", "/line/inbox/"),
+        ("line_counter_qr", "/line/counter-qr/"),
     ]
     a11y = []  # dangling aria references and inputs without a label, over every page
     for name, path in pages:
@@ -113,6 +118,13 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
     assert response.status == 200
     page.wait_for_selector("h1")
     shot(page, "csp_unsubscribe")
+    # So has the LINE link page the bot sends after a follow.
+    response = page.goto(
+        page.base + f"/line/link/{link_token_make(tenant_id=tenant.pk, line_user_id='U' + '1' * 32)}/"
+    )
+    assert response.status == 200
+    page.wait_for_selector("h1")
+    shot(page, "csp_line_link")
     assert page.js_errors == []
     assert page.csp_violations == []
 
