@@ -51,6 +51,10 @@ class LinkContactForm(forms.Form):
 
     def __init__(self, *args, contacts=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["contact"].choices = [
-            (c.pk, f"{c.display_name or c.line_user_id[:10] + '…'}") for c in contacts
-        ]
+        self.fields["contact"].choices = [(c.pk, _contact_label(c)) for c in contacts]
+
+
+def _contact_label(contact) -> str:
+    who = contact.display_name or contact.line_user_id[:9] + "…"
+    said = getattr(contact, "last_text", "") or ""
+    return f"{who}: “{said[:30]}”" if said else who

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -48,10 +48,17 @@ def unlinked_line_messages(*, tenant: Tenant) -> QuerySet[LineInboundMessage]:
 
 
 def unlinked_line_contacts(*, tenant: Tenant) -> QuerySet[LineContact]:
-    """Contacts without a customer, most recent first: the choices for linking by hand."""
+    """Contacts without a customer, most recent first, with their last message (`last_text`) so staff
+    can tell who is who: the choices for linking by hand."""
+    last = (
+        LineInboundMessage.objects.for_tenant(tenant)
+        .filter(contact=OuterRef("pk"))
+        .order_by("-sent_at", "-pk")
+    )
     return (
         LineContact.objects.for_tenant(tenant)
         .filter(customer__isnull=True)
+        .annotate(last_text=Subquery(last.values("text")[:1]))
         .order_by("-updated_at", "-pk")[:UNLINKED_SHOWN]
     )
 
