@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from channels.models import MessageChannel, parse_channel_order
+from channels.selectors import channels_for_customers, choose_channel
 from crm.models import Tenant
 from crm.rls import tenant_context
 from customers.models import Consent, Customer
@@ -50,8 +52,11 @@ def tenants_in_send_window(now: datetime | None = None) -> dict[date, list[int]]
     return groups
 
 
-def reminders_to_call_tasks(tenant_id: int, reminders: Iterable[Reminder], *, expected: str) -> int:
-    """Turn one tenant's reminders for customers we may not e-mail into call tasks for their assigned staff.
+def reminders_to_call_tasks(
+    tenant_id: int, reminders: Iterable[Reminder], *, expected: str, reasons: dict[int, str] | None = None
+) -> int:
+    """Turn one tenant's reminders for customers no channel can reach into call tasks for their assigned
+    staff. The reason is the e-mail one (no address, opted out, no consent) unless `reasons` names it.
 
     Runs inside the caller's tenant transaction.
     """
@@ -81,7 +86,7 @@ def reminders_to_call_tasks(tenant_id: int, reminders: Iterable[Reminder], *, ex
         tasks = []
         for r in rows:
             c = customers[r.customer_id]
-            why = (
+            why = (reasons or {}).get(r.pk) or (
                 "no e-mail address"
                 if not c["email"]
                 else ("opted out" if c["consent"] == Consent.OPTED_OUT else "no e-mail consent")
@@ -105,15 +110,6 @@ def reminders_to_call_tasks(tenant_id: int, reminders: Iterable[Reminder], *, ex
     return len(rows)
 
 
-def _sendable(customer: dict) -> bool:
-    # 特定電子メール法: only a recorded opt-in (with its time) allows a marketing e-mail.
-    return (
-        bool(customer["email"])
-        and customer["consent"] == Consent.OPTED_IN
-        and customer["consent_at"] is not None
-    )
-
-
 def reminders_claim_tenant(
     *,
     tenant_id: int,
@@ -124,8 +120,11 @@ def reminders_claim_tenant(
 ) -> tuple[list[tuple[int, int]], int]:
     """Claim up to `limit` of one tenant's reminders due by its local `local_day`, in one transaction.
 
-    Returns the (tenant id, reminder id) pairs queued for sending and how many rows were claimed;
-    customers without consent or e-mail get a call task instead. `enqueue` runs after commit.
+    Each row goes out on the first channel its customer can receive (channels.selectors, in the
+    customer's or the shop's order) that its rule allows; rows nobody can reach become call tasks.
+    Returns the (tenant id, reminder id) pairs queued for a send task (e-mail, LINE, SMS; postcards
+    are queued for their print batch and not returned) and how many rows were claimed. `enqueue`
+    runs after commit.
     """
     now = now or timezone.now()
     with tenant_context(tenant_id):
@@ -138,19 +137,35 @@ def reminders_claim_tenant(
         )
         if not claimed:
             return [], 0
-        customers = {
-            c["id"]: c
-            for c in Customer.objects.for_tenant(tenant_id)
-            .filter(pk__in={r.customer_id for r in claimed})
-            .values("id", "email", "consent", "consent_at")
-        }
-        to_send = [r for r in claimed if _sendable(customers[r.customer_id])]
-        no_mail = [r for r in claimed if not _sendable(customers[r.customer_id])]
-        Reminder.objects.for_tenant(tenant_id).filter(pk__in=[r.pk for r in to_send]).update(
-            status=ReminderStatus.QUEUED, queued_at=now, updated_at=now
+        receivable = channels_for_customers(
+            tenant_id=tenant_id, customer_ids={r.customer_id for r in claimed}
         )
-        reminders_to_call_tasks(tenant_id, no_mail, expected=ReminderStatus.PENDING)
-        queued = [(tenant_id, r.pk) for r in to_send]
+        allowed = {
+            rule_id: parse_channel_order(value) or None
+            for rule_id, value in ReminderRule.objects.for_tenant(tenant_id)
+            .filter(pk__in={r.rule_id for r in claimed})
+            .values_list("id", "allowed_channels")
+        }
+        by_channel: dict[str, list[int]] = defaultdict(list)
+        unreachable = []
+        for r in claimed:
+            channel = choose_channel(receivable[r.customer_id], allowed.get(r.rule_id))
+            if channel is None:
+                unreachable.append(r)
+            else:
+                by_channel[channel].append(r.pk)
+        for channel, pks in by_channel.items():
+            # Postcards wait `queued` for their print batch (reminders print batches mark them sent).
+            Reminder.objects.for_tenant(tenant_id).filter(pk__in=pks).update(
+                status=ReminderStatus.QUEUED, channel=channel, queued_at=now, updated_at=now
+            )
+        reminders_to_call_tasks(tenant_id, unreachable, expected=ReminderStatus.PENDING)
+        queued = [
+            (tenant_id, pk)
+            for channel, pks in by_channel.items()
+            if channel != MessageChannel.POSTCARD
+            for pk in pks
+        ]
         if enqueue is not None and queued:
             transaction.on_commit(lambda: enqueue(queued))
     return queued, len(claimed)
@@ -211,9 +226,10 @@ def reminders_sweep_tenant(
     stuck_sending = Q(
         status=ReminderStatus.SENDING, sending_started_at__lt=now - timedelta(seconds=sending_lease_seconds())
     )
+    # A queued postcard waits for its print batch (days): never "lost", never given a send task.
     lost_queued = Q(
         status=ReminderStatus.QUEUED, queued_at__lt=now - timedelta(seconds=queued_lease_seconds())
-    )
+    ) & ~Q(channel=MessageChannel.POSTCARD)
     with tenant_context(tenant_id):
         rows = list(
             Reminder.objects.for_tenant(tenant_id)

@@ -11,6 +11,7 @@ import os
 import smtplib
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import formataddr
@@ -26,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from channels.models import MessageChannel
 from crm.models import Tenant
 from crm.rls import TENANT_SETTING, set_db_tenant
 from customers.models import Purchase, ServiceKind, ServiceRecord
@@ -61,6 +63,15 @@ def sending_lease_seconds() -> int:
 
 def queued_lease_seconds() -> int:
     return _setting("REMINDER_QUEUED_LEASE_SECONDS", 3900)
+
+
+# Senders of the other channels (LINE, SMS), registered by reminders.channel_send in AppConfig.ready():
+# channel → function(tenant_id, channel, claimed reminders, not_relevant, templates, result).
+CHANNEL_SENDERS: dict[str, Callable[..., None]] = {}
+
+
+def register_channel_sender(channel: str, sender: Callable[..., None]) -> None:
+    CHANNEL_SENDERS[channel] = sender
 
 
 class RetryableSendError(Exception):
@@ -410,6 +421,7 @@ def reminders_send_batch(*, tenant_id: int, reminder_ids: list[int], connection:
                 Reminder.objects.for_tenant(tenant_id)
                 .select_for_update(skip_locked=True)
                 .filter(pk__in=ids, status=ReminderStatus.QUEUED)
+                .exclude(channel=MessageChannel.POSTCARD)  # waits for its print batch, never sent here
                 .values_list("pk", flat=True)
             )
             _move_many(
@@ -429,7 +441,13 @@ def reminders_send_batch(*, tenant_id: int, reminder_ids: list[int], connection:
             reminders = _load(tenant_id, claimable)
             not_relevant = reasons_not_relevant(tenant_id, reminders)
             templates = templates_by_language(tenant_id, reminders)
-        to_send = _send_time_checks(tenant_id, reminders, not_relevant, result)
+        by_channel: dict[str, list[Reminder]] = defaultdict(list)
+        for r in reminders:
+            by_channel[r.channel or MessageChannel.EMAIL].append(r)  # blank: queued before channels existed
+        for channel, rows in by_channel.items():
+            if channel != MessageChannel.EMAIL:
+                CHANNEL_SENDERS[channel](tenant_id, channel, rows, not_relevant, templates, result)
+        to_send = _send_time_checks(tenant_id, by_channel.get(MessageChannel.EMAIL, []), not_relevant, result)
         mailer = _Mailer(connection)
         deadline = time.monotonic() + sending_lease_seconds() / 2
         try:
@@ -557,7 +575,9 @@ _SENT_SQL = (
 )
 
 
-def reminder_mark_sent(tenant_id: int, reminder: Reminder, *, summary: str) -> None:
+def reminder_mark_sent(
+    tenant_id: int, reminder: Reminder, *, summary: str, channel: str = Channel.EMAIL
+) -> None:
     """sending → sent, and the e-mail on the customer's timeline (an Interaction), committed together.
 
     On PostgreSQL in autocommit this is ONE round trip: the statements of one simple query run as one
@@ -582,7 +602,7 @@ def reminder_mark_sent(tenant_id: int, reminder: Reminder, *, summary: str) -> N
                     "sent": ReminderStatus.SENT,
                     "sending": ReminderStatus.SENDING,
                     "now": now,
-                    "channel": Channel.EMAIL,
+                    "channel": channel,
                     "direction": Direction.OUTBOUND,
                     "topic": topic,
                     "summary": summary,
@@ -603,7 +623,7 @@ def reminder_mark_sent(tenant_id: int, reminder: Reminder, *, summary: str) -> N
             Interaction.objects.create(
                 tenant_id=reminder.tenant_id,
                 customer_id=reminder.customer_id,
-                channel=Channel.EMAIL,
+                channel=channel,
                 direction=Direction.OUTBOUND,
                 source=InteractionSource.REMINDER,
                 topic=topic,

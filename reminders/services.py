@@ -9,6 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from channels.models import ConsentStatus, MessageChannel
+from channels.selectors import channel_consents_for_customer
+from channels.services import channel_consent_set
 from crm.errors import ApplicationError
 from crm.models import Tenant
 from crm.rls import tenant_context
@@ -297,7 +300,8 @@ def unsubscribe_token_read(token: str) -> tuple[int, int]:
 
 @transaction.atomic
 def customer_unsubscribe(*, token: str) -> Customer:
-    """Record the opt-out of the customer named by a signed unsubscribe token (no login needed)."""
+    """Record the opt-out (e-mail, and SMS if opted in) of the customer named by a signed unsubscribe
+    token (no login needed)."""
     from customers.services import customer_set_consent
 
     tenant_id, customer_id = unsubscribe_token_read(token)
@@ -305,6 +309,18 @@ def customer_unsubscribe(*, token: str) -> Customer:
     with tenant_context(tenant_id):
         tenant = Tenant.objects.get(pk=tenant_id)
         customer = Customer.objects.for_tenant(tenant).get(pk=customer_id)
+        # The same link is in SMS (short link /s/…): a refusal stops SMS at once too (特定電子メール法).
+        sms = channel_consents_for_customer(tenant_id=tenant_id, customer_id=customer_id).get(
+            MessageChannel.SMS
+        )
+        if sms is not None and sms.status == ConsentStatus.OPTED_IN:
+            channel_consent_set(
+                tenant=tenant,
+                customer=customer,
+                channel=MessageChannel.SMS,
+                status=ConsentStatus.OPTED_OUT,
+                source="unsubscribe link",
+            )
         if customer.consent == Consent.OPTED_OUT:
             return customer
         return customer_set_consent(

@@ -49,13 +49,15 @@ class Drill:
         workdir: Path | None = None,
         redis_port: int | None = None,
         appendonly: bool = True,
+        channel: str = "email",
         log: Log = _quiet,
     ):
         self.scenario, self.n, self.timing, self.log = scenario, reminders, timing, log
+        self.channel = channel
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"fault-drill-{scenario}-")).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.redis = h.RedisServer(self.workdir, port=redis_port, appendonly=appendonly)
-        self.sink = h.MessageSink()
+        self.sink = h.LineSink() if channel == "line" else h.MessageSink()
         self.processes: list[h.CeleryProcess] = []
         self.started = time.monotonic()
         self.load_before = h.loadavg()
@@ -71,13 +73,23 @@ class Drill:
         h.remove_earlier_drills()
         self.redis.start()
         self.sink.start()
-        self.env = h.process_env(broker_url=self.redis.url, smtp_port=self.sink.port, timing=self.timing)
+        line = self.channel == "line"
+        self.env = h.process_env(
+            broker_url=self.redis.url,
+            smtp_port=0 if line else self.sink.port,
+            timing=self.timing,
+            line_url=self.sink.url if line else "",
+        )
         self.tenant = h.create_shop(self.scenario)
         if self.n:
             h.add_customers(self.tenant, self.n)
+            if line:
+                h.add_line_contacts(self.tenant)
             planned = h.plan(self.tenant)
             if planned != self.n:
                 raise RuntimeError(f"planned {planned} reminders, expected {self.n}")
+            if line:
+                self.sink.learn(self.tenant.pk)
             self.log(f"{self.n} reminders planned for {self.tenant.slug}; logs in {self.workdir}")
         self.started = time.monotonic()
         return self
@@ -150,6 +162,9 @@ class Drill:
             "sent_not_received": len(sent - received),
             "received_not_sent": len(received - sent),
             "duplicate_rows": h.duplicate_rows(self.tid),
+            "channel": self.channel,
+            # LINE: pushes repeated with an accepted retry key (409), i.e. duplicates the key caught.
+            **({"deduplicated_by_retry_key": self.sink.deduplicated()} if self.channel == "line" else {}),
             "total_s": round((arrivals[-1] if arrivals else time.monotonic()) - self.started, 1),
             **extra,
             "load_before": self.load_before,
@@ -178,6 +193,7 @@ def redis_restart(
     timeout: float = 3600,
     redis_port: int | None = None,
     workdir: Path | None = None,
+    channel: str = "email",
     log: Log = _quiet,
 ) -> dict:
     """Restart the broker once `at_fraction` of the messages went out.
@@ -196,6 +212,7 @@ def redis_restart(
         workdir=workdir,
         redis_port=redis_port,
         appendonly=mode != "wipe",
+        channel=channel,
         log=log,
     ) as d:
         d.start_worker()
@@ -244,6 +261,7 @@ def worker_sigkill(
     timing: h.Timing | None = None,
     timeout: float = 3600,
     workdir: Path | None = None,
+    channel: str = "email",
     log: Log = _quiet,
 ) -> dict:
     """SIGKILL the worker's process group `kills` times, each at a random moment (0…max_gap s) after the
@@ -251,7 +269,9 @@ def worker_sigkill(
     killing earlier (a time budget); the result says how many kills were done."""
     rng = random.Random(seed)
     timing = timing or h.Timing()
-    with Drill("worker-sigkill", reminders=reminders, timing=timing, workdir=workdir, log=log) as d:
+    with Drill(
+        "worker-sigkill", reminders=reminders, timing=timing, workdir=workdir, channel=channel, log=log
+    ) as d:
         w = d.start_worker()
         d.start_beat()
         d.wait_ready()
@@ -302,23 +322,36 @@ def smtp_down(
     timing: h.Timing | None = None,
     timeout: float = 7200,
     workdir: Path | None = None,
+    outage: str = "refuse",
+    channel: str = "email",
     log: Log = _quiet,
 ) -> dict:
-    """Stop the SMTP server once `at_fraction` went out, start it again after `down_seconds`.
+    """Stop the SMTP server (or the fake LINE API: `channel="line"`; `outage="5xx"` keeps it up but
+    answering 503) once `at_fraction` went out, start it again after `down_seconds`.
 
     Each row's attempt counter is polled every second, so the delays between its attempts (the
     backoff as it happened, ±1 s) are measured from the outside.
     """
     timing = timing or h.Timing.production_retries()
-    with Drill("smtp-down", reminders=reminders, timing=timing, workdir=workdir, log=log) as d:
+    with Drill(
+        "smtp-down" if channel == "email" else f"{channel}-down",
+        reminders=reminders,
+        timing=timing,
+        workdir=workdir,
+        channel=channel,
+        log=log,
+    ) as d:
         d.start_worker()
         d.start_beat()
         d.wait_ready()
         d.wait_received(reminders * at_fraction, timeout=timeout)
         before = d.received()
-        d.sink.stop()
+        if channel == "line" and outage == "5xx":
+            d.sink.fake.always = 503  # up, but every answer a 503 (LINE's own outage)
+        else:
+            d.sink.stop()  # connections refused
         t_down = time.monotonic()
-        log(f"SMTP server down after {before} messages")
+        log(f"{channel} provider down ({outage}) after {before} messages")
         attempt_times: dict[int, list[float]] = defaultdict(list)
         last: dict[int, int] = {}
 
@@ -335,7 +368,10 @@ def smtp_down(
             observe()
             time.sleep(1)
         sent_while_down = d.received() - before
-        d.sink.start()
+        if channel == "line" and outage == "5xx":
+            d.sink.fake.always = None
+        else:
+            d.sink.start()
         t_up = time.monotonic()
         log(f"SMTP server back after {t_up - t_down:.0f} s")
         deadline = t_up + timeout

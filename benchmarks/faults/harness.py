@@ -105,6 +105,86 @@ class MessageSink:
         return Counter(rid for _t, rid in self.arrivals(tenant_id))
 
 
+class LineSink:
+    """The fake LINE Messaging API (tests/fakes/line_api.py, real HTTP) as a drill's message sink.
+
+    What counts as "received" is what a customer would see: pushes LINE accepted, one per retry key
+    (a retried push with an accepted key is answered 409 and shows nothing). The retry key is
+    uuid5(tenant, reminder) (channels.delivery.idempotency_key), so it names the reminder.
+    """
+
+    TOKEN = "fault-drill-line-token"
+
+    def __init__(self, port: int | None = None):
+        from tests.fakes.line_api import FakeLineAPI
+
+        self.fake = FakeLineAPI(tokens={self.TOKEN}, port=port or free_port())
+        self.port = self.fake.port
+        self.keys: dict[str, tuple[int, int]] = {}
+        self.started_once = False
+
+    def start(self) -> None:
+        self.fake.start()
+
+    def stop(self) -> None:
+        self.fake.stop()
+
+    @property
+    def url(self) -> str:
+        return self.fake.url
+
+    def learn(self, tenant_id: int) -> None:
+        """Map the retry keys of the tenant's reminders back to their ids (after planning)."""
+        from channels.delivery import idempotency_key
+
+        for (rid,) in _rows("SELECT id FROM reminders_reminder WHERE tenant_id = %s", [tenant_id]):
+            self.keys[idempotency_key("reminder", tenant_id, rid)] = (tenant_id, rid)
+
+    def arrivals(self, tenant_id: int) -> list[tuple[float, int]]:
+        with self.fake.lock:
+            delivered = list(zip(self.fake.delivered_at, self.fake.delivered, strict=True))
+        out = []
+        for t, d in delivered:
+            tid, rid = self.keys.get(d["retry_key"], (None, None))
+            if tid == tenant_id:
+                out.append((t, rid))
+        return out
+
+    def counts(self, tenant_id: int) -> Counter:
+        return Counter(rid for _t, rid in self.arrivals(tenant_id))
+
+    def deduplicated(self) -> int:
+        """Pushes repeated with an already accepted key (answered 409: the duplicate window, caught)."""
+        return self.fake.status_counts[409]
+
+
+def add_line_contacts(tenant) -> None:
+    """Every customer of the shop follows its LINE account; the shop sends LINE first."""
+    from channels.models import LineContact
+    from channels.services import channel_settings_update
+    from customers.models import Customer
+    from tests.fakes.line_api import line_user_id
+
+    channel_settings_update(
+        tenant=tenant,
+        channel_order="line,email",
+        line_channel_id="1650000000",
+        line_channel_secret="fault-drill-secret",
+        line_access_token=LineSink.TOKEN,
+    )
+    ids = list(Customer.objects.for_tenant(tenant).values_list("id", flat=True))
+    now = timezone.now()
+    LineContact.objects.for_tenant(tenant).bulk_create(
+        [
+            LineContact(
+                tenant=tenant, customer_id=cid, line_user_id=line_user_id(f"drill-{cid}"), followed_at=now
+            )
+            for cid in ids
+        ],
+        batch_size=1000,
+    )
+
+
 # --- Redis ----------------------------------------------------------------------------------------
 class RedisServer:
     """A private redis-server for one drill (the machine's Redis on 6379 is shared: never touched).
@@ -198,8 +278,10 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def process_env(*, broker_url: str, smtp_port: int, timing: Timing) -> dict[str, str]:
+def process_env(*, broker_url: str, smtp_port: int, timing: Timing, line_url: str = "") -> dict[str, str]:
     env = dict(os.environ)
+    if line_url:
+        env.update(LINE_BACKEND="http", LINE_API_BASE_URL=line_url, LINE_TIMEOUT="5")
     env.update(
         DJANGO_SETTINGS_MODULE="benchmarks.faults.drill_settings",
         DATABASE_URL=_database_url(),

@@ -66,6 +66,7 @@ class FakeHTTPServer:
         self.requests: list[dict[str, Any]] = []
         self.record_requests = True
         self.request_count = 0
+        self.always: int | None = None  # answer every request with this status (an outage)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,6 +143,8 @@ class FakeHTTPServer:
         with self.lock:
             self.request_count += 1
             forced = self.forced.popleft() if self.forced else None
+            if forced is None and self.always is not None:
+                forced = Forced(self.always, {"message": f"outage {self.always}"})
         if forced is not None and not forced.accept:
             result = (forced.status, forced.body, forced.headers)
         else:

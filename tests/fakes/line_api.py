@@ -77,6 +77,7 @@ class FakeLineAPI(FakeHTTPServer):
         self.blocked: set[str] = set()
         self.accepted_keys: dict[str, str] = {}
         self.delivered: list[dict[str, Any]] = []
+        self.delivered_at: list[float] = []  # monotonic time of each entry of `delivered`
         self.record_deliveries = True
         self.delivered_count = 0
         self.delivered_by_key: Counter[str] = Counter()
@@ -197,6 +198,7 @@ class FakeLineAPI(FakeHTTPServer):
                 self.delivered.append(
                     {"to": to, "messages": messages, "retry_key": key, "request_id": request_id}
                 )
+                self.delivered_at.append(now)
         return 200, {"sentMessages": [{"id": request_id}]}, rid
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone, translation
 
 from reminders.services import reminder_defaults_create
+from tests.channels.conftest import fake_line, fake_sms, follower, line_shop  # noqa: F401 (fixtures)
 from tests.factories import CustomerFactory
 
 ON = date(2026, 6, 1)  # the planner's "today" in these tests

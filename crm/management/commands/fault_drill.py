@@ -50,6 +50,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workdir", type=Path, help="logs of the worker/beat processes (default: a temp dir)"
         )
+        parser.add_argument(
+            "--channel",
+            choices=["email", "line"],
+            default="email",
+            help="deliver by e-mail or LINE (fake API)",
+        )
+        parser.add_argument(
+            "--outage", choices=["refuse", "5xx"], default="refuse", help="smtp-down with --channel line"
+        )
         parser.add_argument("--json-out", type=Path, help="append the JSON line to this file")
 
     def handle(self, *args, scenario, **o):
@@ -63,6 +72,7 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         common = dict(timeout=o["timeout"], workdir=o["workdir"], log=log)
+        channel = {"channel": o["channel"]} if scenario != "double-beat" else {}
         if scenario == "redis-restart":
             result = drills.redis_restart(
                 reminders=o["reminders"] or 10_000,
@@ -70,6 +80,7 @@ class Command(BaseCommand):
                 mode=o["redis_mode"],
                 redis_port=o["redis_port"],
                 **common,
+                **channel,
             )
         elif scenario == "worker-sigkill":
             result = drills.worker_sigkill(
@@ -78,11 +89,17 @@ class Command(BaseCommand):
                 max_gap=o["max_gap"],
                 seed=o["seed"],
                 **common,
+                **channel,
             )
         elif scenario == "smtp-down":
             timing = Timing() if o["fast_retries"] else Timing.production_retries()
             result = drills.smtp_down(
-                reminders=o["reminders"] or 1000, down_seconds=o["smtp_down_seconds"], timing=timing, **common
+                reminders=o["reminders"] or 1000,
+                down_seconds=o["smtp_down_seconds"],
+                timing=timing,
+                outage=o["outage"],
+                **common,
+                **channel,
             )
         else:
             result = drills.double_beat(
