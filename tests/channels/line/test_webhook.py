@@ -348,3 +348,31 @@ def test_webhook_urls_of_two_shops_differ_and_carry_no_plain_id(tenant, other_te
     a, b = webhook_url(tenant), webhook_url(other_tenant)
     assert a != b
     assert a != f"/line/webhook/{tenant.pk}/" and tenant.slug not in a
+
+
+def test_an_event_that_fails_leaves_no_trace_and_is_applied_on_redelivery(
+    line_shop, tenant, user_id, monkeypatch
+):
+    customer = CustomerFactory(tenant=tenant)
+    LineContact.objects.create(
+        tenant=tenant, line_user_id=user_id, customer=customer, linked_at=timezone.now()
+    )
+    follow_other = event("follow", line_user_id("other"))
+    message = text_event(user_id, "見積もりをお願いします")
+    real = line_inbound._message_to_timeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(line_inbound, "_message_to_timeline", broken)
+    client = Client(raise_request_exception=False)
+    response = post_webhook(tenant, body_of(follow_other, message), secret=SECRET_A, client=client)
+    assert response.status_code == 500  # LINE redelivers the webhook
+    assert (
+        counts(tenant)["events"] == 1
+    )  # the follow (own transaction) stays applied; the message left nothing
+    assert LineInboundMessage.objects.for_tenant(tenant).count() == 0
+    monkeypatch.setattr(line_inbound, "_message_to_timeline", real)
+    assert post_webhook(tenant, body_of(follow_other, message), secret=SECRET_A).status_code == 200
+    after = counts(tenant)
+    assert (after["events"], after["messages"], after["interactions"]) == (2, 1, 1)
