@@ -22,8 +22,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from channels import ratelimit
+from channels.crypto import SecretUnreadable
 from channels.delivery import PermanentDeliveryError, RecipientRefused, RetryableDeliveryError
-from channels.selectors import line_credentials
+from channels.selectors import LineCredentials, line_credentials
 
 PUSH_PATH = "/v2/bot/message/push"
 REPLY_PATH = "/v2/bot/message/reply"
@@ -152,11 +153,20 @@ class HttpLineBackend(LineBackend):
 
     def __init__(self, tenant_id: int):
         super().__init__(tenant_id)
-        self.credentials = line_credentials(tenant_id=tenant_id)
+        try:
+            self.credentials = line_credentials(tenant_id=tenant_id)
+            self.unreadable = ""
+        except SecretUnreadable as exc:
+            # A changed SECRET_KEY / CHANNELS_ENCRYPTION_KEY: every push fails visibly (never a crashed
+            # task leaving rows in "sending" for the sweeper to retry forever).
+            self.credentials = LineCredentials("", "", "")
+            self.unreadable = f"LINE credentials cannot be decrypted ({exc}): enter them again"
         self.base_url = settings.LINE_API_BASE_URL.rstrip("/")
         self.session = http_session()
 
     def _post(self, path: str, body: dict, headers: dict | None = None) -> requests.Response:
+        if self.unreadable:
+            raise PermanentDeliveryError(self.unreadable)
         if not self.credentials.access_token:
             raise PermanentDeliveryError("LINE is not set up for this shop (no channel access token)")
         ratelimit.acquire(f"kizuna:ratelimit:line:{self.tenant_id}", settings.LINE_PUSH_RATE_PER_SECOND)

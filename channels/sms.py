@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from channels import ratelimit
+from channels.crypto import SecretUnreadable
 from channels.delivery import PermanentDeliveryError, RecipientRefused, RetryableDeliveryError
 from channels.line import http_session
 from channels.selectors import channel_settings_get, sms_api_key
@@ -61,11 +62,16 @@ class HttpSmsProvider(SmsProvider):
     def __init__(self, tenant_id: int):
         super().__init__(tenant_id)
         self.base_url = (settings.SMS_API_BASE_URL or "").rstrip("/")
-        self.api_key = sms_api_key(tenant_id=tenant_id)
+        try:
+            self.api_key, self.unreadable = sms_api_key(tenant_id=tenant_id), ""
+        except SecretUnreadable as exc:
+            self.api_key, self.unreadable = "", f"SMS API key cannot be decrypted ({exc}): enter it again"
         self.sender_id = channel_settings_get(tenant_id=tenant_id).sms_sender_id
         self.session = http_session()
 
     def send(self, *, to: str, text: str, idempotency_key: str) -> str:
+        if self.unreadable:
+            raise PermanentDeliveryError(self.unreadable)
         if not self.base_url or not self.api_key:
             raise PermanentDeliveryError("SMS is not set up for this shop (no provider URL or API key)")
         ratelimit.acquire(

@@ -112,3 +112,12 @@ def test_outbox_backend_writes_one_file_per_retry_key(tenant, settings):
     files = list(settings.LINE_OUTBOX_DIR.glob("*.json"))
     assert [f.name for f in files] == [f"{tenant.pk}-{key}.json"]
     assert json.loads(files[0].read_text())["messages"] == [{"type": "text", "text": "a"}]
+
+
+def test_undecryptable_credentials_fail_each_push_without_a_request(line_shop, fake_line, settings):
+    settings.SECRET_KEY = "another-secret-key-than-the-one-that-encrypted-the-token-0123456789"
+    with pytest.raises(PermanentDeliveryError, match="cannot be decrypted"):
+        line_backend(line_shop.pk).push(
+            to=USER, messages=build_messages(text="a"), retry_key=idempotency_key("r", 1, 1)
+        )
+    assert fake_line.requests == []

@@ -155,7 +155,7 @@ def test_line_worker_sigkilled_loses_nothing_and_shows_nothing_twice(tmp_path):
     assert result["kills"] == 5
     _assert_nothing_shown_twice(result, 600)
     # Resends of pushes LINE had accepted come only from rows in the window, and the key caught each.
-    assert result["deduplicated_by_retry_key"] <= result["rows_sending_at_kills"]
+    assert result["deduplicated_by_retry_key"] <= result["window_rows"]
 
 
 @pytest.mark.parametrize("outage", ["refuse", "5xx"])

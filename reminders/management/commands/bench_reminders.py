@@ -4,10 +4,12 @@
     DATABASE_URL=postgres://…/kizuna_bench CELERY_BROKER_URL=redis://…/1 \\
         python manage.py bench_reminders --plan --tenants 1000 --vehicles 1000000
     … python manage.py bench_reminders --dispatch 20000
+    … python manage.py bench_reminders --dispatch 100000 --channel line
 
 --plan generates the tenants, customers and vehicles with set-based SQL (no ORM loop), then times
 `plan_reminders` twice (the second run must create nothing). --dispatch starts an aiosmtpd sink in
-this process and one Celery worker of two processes, and measures messages/s and worker memory.
+this process (or, with --channel line, the fake LINE API of tests/fakes/line_api.py in a process of
+its own) and one Celery worker of two processes, and measures messages/s and worker memory.
 """
 
 from __future__ import annotations
@@ -25,17 +27,22 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import requests
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
+from channels.services import channel_settings_update
 from crm.models import Tenant
 from reminders.models import Reminder
 from reminders.planner import plan_reminders
 from reminders.services import reminder_defaults_create
 
 PREFIX = "rbench-"
+LINE_BENCH_TOKEN = "bench-line-token"  # noqa: S105 -- the fake LINE API's, for the benchmark only
 WORKER_NAME = "reminders-bench@" + socket.gethostname()
 _REMINDER_HEADER = re.compile(rb"^X-Kizuna-Reminder: *(\d+)", re.MULTILINE)
 
@@ -49,6 +56,12 @@ class Command(BaseCommand):
         parser.add_argument("--vehicles", type=int, default=1_000_000)
         parser.add_argument("--dispatch", type=int, default=0, help="messages to send through the worker")
         parser.add_argument("--concurrency", type=int, default=2)
+        parser.add_argument(
+            "--channel",
+            choices=["email", "line"],
+            default="email",
+            help="dispatch by e-mail (aiosmtpd sink) or LINE pushes (the fake LINE API in its own process)",
+        )
 
     def handle(self, *args, **opts):
         if connection.vendor != "postgresql":
@@ -57,7 +70,7 @@ class Command(BaseCommand):
         if opts["plan"]:
             self._bench_plan(opts["tenants"], opts["vehicles"])
         if opts["dispatch"]:
-            self._bench_dispatch(opts["dispatch"], opts["concurrency"])
+            self._bench_dispatch(opts["dispatch"], opts["concurrency"], opts["channel"])
 
     # --- environment ----------------------------------------------------------------------------
     def _machine(self) -> str:
@@ -207,7 +220,7 @@ class Command(BaseCommand):
             )
 
     # --- dispatch ---------------------------------------------------------------------------------
-    def _bench_dispatch(self, n: int, concurrency: int) -> None:
+    def _bench_dispatch(self, n: int, concurrency: int, channel: str = "email") -> None:
         from aiosmtpd.controller import Controller
 
         from crm.celery import app
@@ -257,6 +270,27 @@ class Command(BaseCommand):
                 "CURRENT_DATE + 30, 'owned' FROM customers_customer WHERE tenant_id = %s",
                 [tenant.pk],
             )
+        encryption_key = Fernet.generate_key().decode()
+        if channel == "line":
+            # Every customer follows the shop's LINE account, and the shop sends LINE first.
+            # The worker runs with a throw-away SECRET_KEY: give both sides one encryption key.
+            with override_settings(CHANNELS_ENCRYPTION_KEY=encryption_key):
+                channel_settings_update(
+                    tenant=tenant,
+                    channel_order="line,email",
+                    line_channel_id="1650000000",
+                    line_channel_secret="bench-secret",  # noqa: S106 -- the fake LINE API's
+                    line_access_token=LINE_BENCH_TOKEN,
+                )
+            with connection.cursor() as c:
+                c.execute(
+                    "INSERT INTO channels_linecontact (tenant_id, line_user_id, customer_id, display_name, "
+                    "following, followed_at, linked_at, last_error, created_at, updated_at) "
+                    "SELECT tenant_id, 'U' || md5('bench-' || id), id, '', true, now(), now(), '', "
+                    "now(), now() "
+                    "FROM customers_customer WHERE tenant_id = %s",
+                    [tenant.pk],
+                )
         planned = sum(plan_reminders(tenant_id=tenant.pk).values())
         self._say(f"dispatch bench: {planned} reminders planned")
 
@@ -275,10 +309,42 @@ class Command(BaseCommand):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        # aiosmtpd logs every SMTP command at INFO: that would cost the sink more than the messages.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
-        sink = Controller(Sink(), hostname="127.0.0.1", port=port)
-        sink.start()
+        fake_line = None
+        if channel == "line":
+            # The fake LINE API in a process of its own, so its HTTP handling does not share this one's
+            # CPU time with the polling; it counts only (no per-message records: memory stays flat).
+            fake_args = ["-m", "tests.fakes.line_api", "--port", str(port), "--quiet", "--token"]
+            fake_line = subprocess.Popen(
+                [sys.executable, *fake_args, LINE_BENCH_TOKEN],
+                cwd=settings.BASE_DIR,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            stats_url = f"http://127.0.0.1:{port}/__fake__/stats"
+            stop_polling = threading.Event()
+
+            def poll_line() -> None:
+                session = requests.Session()
+                while not stop_polling.is_set():
+                    try:
+                        stats = session.get(stats_url, timeout=2).json()
+                    except (requests.RequestException, ValueError):
+                        time.sleep(0.2)
+                        continue
+                    with lock:
+                        received[0] = stats["delivered"]
+                        seen.clear()
+                        seen.update(range(stats["unique_keys"]))  # one retry key per reminder
+                    time.sleep(0.1)
+
+            poller = threading.Thread(target=poll_line, daemon=True)
+            poller.start()
+            sink = None
+        else:
+            # aiosmtpd logs every SMTP command at INFO: that would cost the sink more than the messages.
+            logging.getLogger("mail.log").setLevel(logging.WARNING)
+            sink = Controller(Sink(), hostname="127.0.0.1", port=port)
+            sink.start()
         db = settings.DATABASES["default"]
         env = dict(os.environ)
         env.update(
@@ -286,6 +352,9 @@ class Command(BaseCommand):
                 f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
             ),
             EMAIL_URL=f"smtp://127.0.0.1:{port}",
+            LINE_BACKEND="http",
+            CHANNELS_ENCRYPTION_KEY=encryption_key,
+            LINE_API_BASE_URL=f"http://127.0.0.1:{port}",
             CONN_MAX_AGE="600",  # a worker keeps its database connection (production setting too)
             # … and Celery must not close it after every task (CELERY_DB_REUSE_MAX, see bench_settings.py).
             DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_WORKER_SETTINGS", "reminders.bench_settings"),
@@ -362,7 +431,12 @@ class Command(BaseCommand):
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGTERM)
                 worker.wait(30)
-            sink.stop()
+            if sink is not None:
+                sink.stop()
+            if fake_line is not None:
+                stop_polling.set()
+                os.killpg(fake_line.pid, signal.SIGTERM)
+                fake_line.wait(10)
 
     def _say(self, line: str) -> None:
         """One progress line, flushed at once (stdout to a file is block-buffered)."""
@@ -373,6 +447,7 @@ class Command(BaseCommand):
     _DISPATCH_TABLES = (
         "reminders_reminder",
         "interactions_interaction",
+        "channels_linecontact",
         "customers_vehicle",
         "customers_customer",
     )
