@@ -23,6 +23,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from channels.line_views import line_panel_context
 from crm.audit import audit_record
 from crm.csvsafe import csv_response
 from crm.errors import ApplicationError
@@ -391,6 +392,7 @@ def _render_360(request, customer, *, status: int = 200, active_tab: str = "log"
         "active_tab": active_tab if active_tab in QUICK_ACTION_TABS else "log",
         "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
         **_analytics_for(tenant, customer.pk),
+        **line_panel_context(request, customer),
     }
     return render(request, "customers/customer_detail.html", ctx, status=status)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from channels.line_selectors import unanswered_line_messages
 from crm.permissions import tenant_view
 from crm.roles import EDIT_CUSTOMERS
 from customers.models import Customer, ServiceKind, ServiceRecord, Vehicle, VehicleStatus
@@ -164,6 +165,7 @@ def today(request):
     )
     checkups_list = list(checkups[: LIST_LIMIT + 1])
     failed, failed_count = _failed_reminders(tenant)
+    line_unanswered = unanswered_line_messages(tenant=tenant)
     return render(
         request,
         "interactions/today.html",
@@ -180,6 +182,8 @@ def today(request):
             "deals": deals[:LIST_LIMIT],
             "failed_reminders": failed,
             "failed_count": failed_count,
+            "line_unanswered": line_unanswered[:LIST_LIMIT],
+            "line_unanswered_count": line_unanswered.count(),
             "kpi": _kpi_cards(tenant, today_),
         },
     )
