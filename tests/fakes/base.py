@@ -83,6 +83,9 @@ class FakeHTTPServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the client's pooled session reuses connections
+            # Headers and body go out as two writes: with Nagle on, the client's delayed ACK would hold
+            # the body back ~40 ms per response (measured: 16 pushes/s instead of hundreds).
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
