@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 VENDOR := static/vendor
 
-.PHONY: run install install-dev static messages migrate seed test lint format bench clean
+.PHONY: run install install-dev static messages migrate seed test lint format bench-seed clean
 
 run: install static messages migrate ## set up and start web, worker and beat on http://127.0.0.1:8000
 	$(PY) manage.py seed_demo --if-empty
@@ -56,6 +56,7 @@ test: install-dev static messages ## the whole suite (SQLite unless DATABASE_URL
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install-dev
 	$(VENV)/bin/ruff format .

@@ -25,10 +25,11 @@ from analytics.serializers import (
     KpiQuerySerializer,
     MonthQuerySerializer,
 )
-from crm.api import IdFilter, TenantReadOnlyViewSet
-from crm.api_auth import TenantRolePermission
-from crm.roles import VIEW_ALL_ANALYTICS, Role, role_at_least
-from crm.selectors import tenant_users
+from crm.api.filters import IdFilter
+from crm.api.permissions import TenantRolePermission
+from crm.api.viewsets import TenantReadOnlyViewSet
+from crm.tenancy.roles import VIEW_ALL_ANALYTICS, Role, role_at_least
+from crm.tenancy.selectors import tenant_users
 
 
 def _json_safe(value):

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 
 
 def _tenant_without_index():

@@ -23,7 +23,7 @@ from analytics.models import (
 )
 from analytics.rfm import rfm_refresh_sql, snapshot_sql
 from analytics.sql import date_param, days_between, fetchall, transactions_cte, tune_refresh_transaction
-from crm.bulk import bulk_insert
+from crm.db.bulk import bulk_insert
 from crm.models import Tenant
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from analytics.services import analytics_refresh_tenant
 from crm.models import Tenant
-from crm.rls import tenant_task
+from crm.tenancy.rls import tenant_task
 
 
 @shared_task(name="analytics.tasks.refresh_tenant", acks_late=True)

@@ -23,9 +23,9 @@ from django.utils.translation import gettext_lazy, pgettext
 from analytics import selectors
 from analytics.models import SCORED_SEGMENTS, Segment
 from analytics.services import analytics_settings_get, analytics_settings_update
-from crm.csvsafe import csv_response
-from crm.permissions import tenant_view
-from crm.roles import EDIT_RULES, VIEW_ALL_ANALYTICS, Role
+from crm.common.csvsafe import csv_response
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_RULES, VIEW_ALL_ANALYTICS, Role
 
 
 def _pct(value):

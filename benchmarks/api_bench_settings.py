@@ -4,7 +4,7 @@ Used only by the benchmark (DJANGO_SETTINGS_MODULE=benchmarks.api_bench_settings
 mounts the bare view.
 """
 
-from crm.settings import *  # noqa: F403
+from benchmarks.settings import *  # noqa: F403
 
 ROOT_URLCONF = "benchmarks.api_bench_urls"
 DEBUG = False

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from crm.models import AuditAction, AuditEvent, User
-from crm.services import tenant_create
+from crm.tenancy.services import tenant_create
 from customers.models import Customer, Purchase, PurchaseCategory, Vehicle
 from customers.privacy import customer_erase
 from interactions.models import Interaction

@@ -3,8 +3,9 @@
 #
 # Never touches the machine's shared PostgreSQL: it creates a throw-away cluster of its own
 # (default /tmp/kizuna-pg-drill on port 5440, run by the `postgres` OS user when started as root),
-# migrates a database there, and runs `manage.py drill_pg_restart`, which keeps API load on gunicorn
-# while this cluster is restarted (`-m fast`, then `-m immediate`, a crash) and counts what was lost.
+# migrates a database there, and runs `manage.py drill_pg_restart` (benchmarks.settings), which keeps
+# API load on gunicorn while this cluster is restarted (`-m fast`, then `-m immediate`, a crash) and
+# counts what was lost.
 # Usage: benchmarks/pg_restart_drill.sh [drill_pg_restart options]   (env: DRILL_DIR, DRILL_PORT)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ as_pg "$ctl status >/dev/null" || as_pg "$ctl -o '$opts' start >/dev/null"
 base="postgres://postgres@127.0.0.1:$port"
 psql "$base/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = 'kizuna_drill'" | grep -q 1 \
   || psql "$base/postgres" -qc "CREATE DATABASE kizuna_drill"
+export DJANGO_SETTINGS_MODULE=benchmarks.settings  # the drill command exists only there
 export DATABASE_URL="$base/kizuna_drill" DATABASE_OWNER_URL="" KIZUNA_VAR_DIR=${KIZUNA_VAR_DIR:-var/drill}
 export KIZUNA_ALLOW_RLS_BYPASS=true  # this process sets up and verifies as the superuser; the API runs as kizuna_app
 .venv/bin/python manage.py migrate -v0

@@ -23,9 +23,9 @@ from channels.line_events import ACCOUNT_LINK, FOLLOW, MESSAGE, UNFOLLOW, LineEv
 from channels.line_linking import CODE_VALID_DAYS, link_code_candidates, link_code_hash, link_code_new
 from channels.line_models import LineInboundMessage, LineLinkCode
 from channels.models import LineContact, LineWebhookEvent
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import Tenant, User
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from interactions.models import Channel, Direction, Interaction, InteractionSource
 

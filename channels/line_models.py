@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 from customers.models import Customer
 from interactions.models import Interaction
 

@@ -18,7 +18,7 @@ from channels.line import build_messages, line_backend
 from channels.line_linking import link_token_make
 from channels.models import LineContact
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c7a52-9d0e-4c83-a4a1-0c2b5e7d9f31")
 

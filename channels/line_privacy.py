@@ -1,8 +1,7 @@
 """LINE's share of a customer's personal data (APPI 開示・消去): the LINE account link, the messages the
 customer sent on LINE, their link codes and the webhook events that carried them.
 
-`export` and `erase` have the signature of `customers.privacy.PersonalDataPart` (registered from
-ChannelsConfig.ready() once the personal-data registry of the refactor is merged; see docs/line.md).
+Registered with `customers.privacy` by `ChannelsConfig.ready()`, next to channels.privacy.
 """
 
 from __future__ import annotations
@@ -14,10 +13,7 @@ from channels.line_models import LineInboundMessage, LineLinkCode
 from channels.models import LineContact, LineWebhookEvent
 from crm.models import Tenant
 from customers.models import Customer
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+from customers.privacy import PersonalDataPart, personal_rows
 
 
 def export(*, tenant: Tenant, customer: Customer) -> dict[str, Any]:
@@ -28,16 +24,10 @@ def export(*, tenant: Tenant, customer: Customer) -> dict[str, Any]:
         .order_by("sent_at", "pk")
     )
     return {
-        "line_accounts": [
-            {k: _plain(v) for k, v in row.items()}
-            for row in contacts.values(
-                "line_user_id", "display_name", "following", "followed_at", "linked_at"
-            )
-        ],
-        "line_messages": [
-            {k: _plain(v) for k, v in row.items()}
-            for row in messages.values("sent_at", "message_type", "text")
-        ],
+        "line_accounts": personal_rows(
+            contacts, ["line_user_id", "display_name", "following", "followed_at", "linked_at"]
+        ),
+        "line_messages": personal_rows(messages, ["sent_at", "message_type", "text"]),
     }
 
 
@@ -60,3 +50,6 @@ def erase(*, tenant: Tenant, customer: Customer, now: datetime) -> dict[str, int
         "line_messages_deleted": messages,
         "line_events_cleared": events,
     }
+
+
+PERSONAL_DATA = PersonalDataPart(export=export, erase=erase)

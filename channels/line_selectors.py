@@ -13,7 +13,7 @@ from channels.line_models import LineInboundMessage
 from channels.models import LineContact
 from channels.selectors import line_channel_secret
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from interactions.models import Channel, Direction, Interaction
 
 UNLINKED_SHOWN = 50

@@ -29,10 +29,10 @@ from channels.line_linking import (
 )
 from channels.line_signature import SIGNATURE_HEADER, line_signature_is_valid
 from channels.selectors import channel_settings_get
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import Tenant
-from crm.permissions import tenant_view
-from crm.roles import Role
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import Role
 from customers.selectors import customer_get
 
 log = logging.getLogger(__name__)

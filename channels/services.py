@@ -14,8 +14,8 @@ from channels.models import (
     LineContact,
     MessageChannel,
 )
-from crm.audit import audit_record
 from crm.models import AuditAction, Tenant
+from crm.security.audit import audit_record
 from customers.models import Customer
 
 SECRET_FIELDS = {

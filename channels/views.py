@@ -17,8 +17,8 @@ from channels.forms import ChannelSettingsForm, CustomerChannelsForm
 from channels.line_selectors import line_webhook_url
 from channels.links import SHORT_LINK_TARGETS, read_short_token
 from channels.models import ConsentStatus, MessageChannel
-from crm.permissions import tenant_view
-from crm.roles import MANAGE_TENANT, Role
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import MANAGE_TENANT, Role
 from customers.selectors import customer_get
 
 OUTBOX_LIST_LIMIT = 200

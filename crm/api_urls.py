@@ -4,7 +4,8 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from analytics import apis as analytics_apis
-from crm.apis import AuditEventViewSet, MembershipViewSet
+from crm.security.apis import AuditEventViewSet
+from crm.tenancy.apis import MembershipViewSet
 from customers.apis import (
     CustomerViewSet,
     HouseholdViewSet,

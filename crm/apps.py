@@ -8,4 +8,5 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         # audit: the tenant-deletion receiver of the audit trail; checks: the row-level-security checks.
-        from crm import audit, checks  # noqa: F401
+        from crm.security import audit  # noqa: F401
+        from crm.tenancy import checks  # noqa: F401

@@ -12,7 +12,8 @@ app.autodiscover_tasks()
 @signals.after_setup_logger.connect
 @signals.after_setup_task_logger.connect
 def _redact_personal_data(logger, **kwargs):
-    """A worker installs its own log handlers: keep personal data out of them too (crm/logredact.py)."""
-    from crm.logredact import install_on
+    """A worker installs its own log handlers: keep personal data out of them too
+    (crm/security/logredact.py)."""
+    from crm.security.logredact import install_on
 
     install_on(logger)

@@ -7,8 +7,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.roles import Role, role_at_least
-from crm.tenancy import TenantManager, TenantOwned, TenantQuerySet
+from crm.tenancy.roles import Role, role_at_least
+from crm.tenancy.scoping import TenantManager, TenantOwned, TenantQuerySet
 
 
 class UserManager(BaseUserManager):

@@ -72,10 +72,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "crm.middleware.ActiveTenantMiddleware",
-    "crm.audit.AuditRequestMiddleware",  # who and from where, for the audit trail
+    "crm.tenancy.middleware.ActiveTenantMiddleware",
+    "crm.security.audit.AuditRequestMiddleware",  # who and from where, for the audit trail
     "django.contrib.messages.middleware.MessageMiddleware",
-    "crm.middleware.TwoFactorRequiredMiddleware",  # a shop may require two-factor of owners/managers
+    "crm.tenancy.middleware.TwoFactorRequiredMiddleware",  # a shop may require two-factor of owners/managers
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that it sees the login view's failure and answers with the lockout page.
@@ -96,7 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "crm.context_processors.tenancy",
+                "crm.tenancy.context_processors.tenancy",
             ],
         },
     },
@@ -116,7 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
-# Row-level security (crm/rls.py, docs/architecture.md): DATABASE_URL is the application role, which
+# Row-level security (crm/tenancy/rls.py, docs/architecture.md): DATABASE_URL is the application role, which
 # must not bypass RLS; `manage.py migrate` connects with DATABASE_OWNER_URL's credentials when set.
 DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
 # Silences only the "role could bypass RLS" check (kizuna.E001). The test settings set it because the
@@ -164,7 +164,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 OUTBOX_DIR = VAR_DIR / "outbox"
 EMAIL_URL = env("EMAIL_URL", default="outbox://")
 if EMAIL_URL == "outbox://":
-    EMAIL_BACKEND = "crm.mail.OutboxEmailBackend"
+    EMAIL_BACKEND = "crm.common.mail.OutboxEmailBackend"
 elif EMAIL_URL == "locmem://":
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 else:
@@ -250,22 +250,22 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     # Integrations send `Authorization: Bearer <key>`; people use their dashboard session (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "crm.api_auth.ApiKeyAuthentication",
+        "crm.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["crm.api_auth.TenantRolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.TenantRolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "crm.api_auth.StableCursorPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["crm.api_auth.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.StableCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Integrations send JSON; the CSV import endpoint declares multipart itself.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_METADATA_CLASS": "crm.api_auth.SchemaPointerMetadata",
-    "DEFAULT_SCHEMA_CLASS": "crm.api_schema.KizunaAutoSchema",
-    "EXCEPTION_HANDLER": "crm.errors.api_exception_handler",
+    "DEFAULT_METADATA_CLASS": "crm.api.metadata.SchemaPointerMetadata",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.KizunaAutoSchema",
+    "EXCEPTION_HANDLER": "crm.api.exceptions.api_exception_handler",
     "UNICODE_JSON": True,
 }
 if DEBUG:
@@ -280,7 +280,9 @@ SPECTACULAR_SETTINGS = {
         "Integration API for tills, dealer management systems and shop websites. "
         "Authenticate with a tenant API key (`Authorization: Bearer <key>`); every request is scoped "
         "to the key's shop. Lists use cursor paging in a stable order (`updated_at`, `id`): combine "
-        "`updated_since` with the `next` links to sync incrementally. POST accepts an "
+        "`updated_since` with the `next` links to sync incrementally; each walk returns every row "
+        "once, and a row changed while paging comes again on the next sync, so start each sync at "
+        "the greatest `updated_at` received. POST accepts an "
         "`Idempotency-Key` header; rows with an `external_ref` can be upserted at `by-ref/<ref>/`. "
         'Errors are JSON: `{"detail": ...}` or field errors `{"field": [messages]}`, translated '
         "according to Accept-Language (ja, en)."
@@ -342,13 +344,13 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
+AXES_LOCKOUT_CALLABLE = "crm.security.lockout.lockout_response"
 AXES_VERBOSE = False  # its log lines name the e-mail address tried
 # Login records (e-mail address, IP, user agent) are personal data: deleted after this many days by a
 # daily beat job (crm.tasks.prune_login_records). Must stay longer than the cool-off.
 LOGIN_RECORD_RETENTION_DAYS = env.int("LOGIN_RECORD_RETENTION_DAYS", default=90)
-AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
-AXES_USERNAME_CALLABLE = "crm.security.login_username"
+AXES_CLIENT_IP_CALLABLE = "crm.security.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "crm.security.lockout.login_username"
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 
@@ -366,8 +368,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Personal data never reaches a log line: e-mail addresses and phone numbers are masked and model
-    # instances passed as arguments are logged as "<Customer 12>" (crm/logredact.py).
-    "filters": {"redact_pii": {"()": "crm.logredact.RedactPersonalData"}},
+    # instances passed as arguments are logged as "<Customer 12>" (crm/security/logredact.py).
+    "filters": {"redact_pii": {"()": "crm.security.logredact.RedactPersonalData"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_pii"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {

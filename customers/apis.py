@@ -13,23 +13,22 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from crm.api import (
-    ApiKeyUser,
+from crm.api.authentication import ApiKeyUser
+from crm.api.filters import IdFilter, IntegerFilter, UpdatedSinceFilterSet
+from crm.api.permissions import effective_role
+from crm.api.viewsets import (
     ExternalRefUpsertMixin,
-    IdFilter,
-    IntegerFilter,
     TenantGenericViewSet,
     TenantModelViewSet,
     TenantReadOnlyViewSet,
-    UpdatedSinceFilterSet,
-    effective_role,
 )
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
-from crm.roles import Role, role_at_least
-from crm.services import model_update
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
+from crm.tenancy.roles import Role, role_at_least
 from customers import services
-from customers.imports import import_job_create, run_import
+from customers.imports import run_import
+from customers.imports.enqueue import import_job_create
 from customers.models import (
     Consent,
     Customer,
@@ -49,6 +48,7 @@ from customers.privacy import (
     customer_export_personal_data,
     personal_data_csv_rows,
 )
+from customers.segments import customers_in_segment
 from customers.selectors import customer_search
 from customers.serializers import (
     CustomerSerializer,
@@ -107,10 +107,6 @@ class CustomerFilter(UpdatedSinceFilterSet):
         return queryset.filter(pk__in=tagged.values("customer_id"))
 
     def filter_segment(self, queryset, name, value):
-        try:
-            from analytics.selectors import customers_in_segment
-        except ImportError:  # analytics not installed in this build: no customer is in any segment
-            return queryset.none()
         members = customers_in_segment(tenant=self.request.tenant, segment=value)
         return queryset.filter(pk__in=members.values("pk"))
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Tenant
-from crm.selectors import tenant_users
+from crm.tenancy.forms import UserChoiceField
+from crm.tenancy.selectors import tenant_users, tenant_workers
 from customers.imports import KINDS
 from customers.models import (
     Consent,
@@ -18,9 +20,20 @@ from customers.models import (
     Tag,
     Vehicle,
 )
+from customers.privacy import ErasureReason
+from customers.segments import segment_choices
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: next to its field where the form has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, exc)
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -171,11 +184,10 @@ class CustomerFilterForm(forms.Form):
         self.fields["tag"].empty_label = _("Any")
         self.fields["staff"].queryset = tenant_users(tenant=tenant)
         self.fields["staff"].empty_label = _("Any")
-        try:
-            from analytics.models import Segment
-
-            self.fields["segment"].choices = [("", _("Any")), *list(Segment.choices)]
-        except ImportError:  # analytics not installed: no segment filter
+        segments = segment_choices()
+        if segments:
+            self.fields["segment"].choices = [("", _("Any")), *segments]
+        else:  # no app computes segments: no segment filter
             del self.fields["segment"]
 
 
@@ -255,8 +267,6 @@ class ErasureForm(forms.Form):
     )
 
     def __init__(self, *args, customer, **kwargs):
-        from customers.privacy import ErasureReason
-
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.fields["reason"].choices = ErasureReason.choices
@@ -266,3 +276,23 @@ class ErasureForm(forms.Form):
         if value != str(self.customer.pk):
             raise forms.ValidationError(_("That is not this customer's number."))
         return value
+
+
+# --- settings: handover ----------------------------------------------------------------------------
+class HandoverForm(forms.Form):
+    from_user = UserChoiceField(label=_("Leaving staff member"), queryset=None)
+    to_user = UserChoiceField(label=_("Hand over to"), queryset=None)
+    confirm = forms.BooleanField(
+        label=_("I understand every customer and open deal of the leaving staff member moves now."),
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_user"].queryset = tenant_users(tenant=tenant)
+        self.fields["to_user"].queryset = tenant_workers(tenant=tenant)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_user") and data.get("from_user") == data.get("to_user"):
+            self.add_error("to_user", _("Choose a different staff member to hand over to."))
+        return data

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 from customers.validators import kana_validator, phone_validator, plate_validator, postal_code_validator
 
 

@@ -9,10 +9,18 @@
   free-text notes, plate and chassis numbers, interaction and deal texts) is gone.
 
 Both are audited; the audit event of an erasure names the customer by id only.
+
+The customer record owns these requests, but the apps above it hold personal data too (interactions,
+deals, reminders, analytics scores). Each of them registers a `PersonalDataPart` here from its
+AppConfig.ready(): its sections of the disclosure and its share of the erasure, run in the same
+transaction. The record never imports them, and a new app that stores personal data adds its own part.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -21,9 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.audit import audit_record
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import AuditAction, AuditEvent, IdempotentRequest, Tenant, User
+from crm.security.audit import audit_record
 from customers.models import (
     Consent,
     Customer,
@@ -35,6 +43,29 @@ from customers.models import (
     Vehicle,
 )
 from customers.services import VEHICLE_FIELDS
+
+
+@dataclass(frozen=True)
+class PersonalDataPart:
+    """One app's share of a customer's personal data.
+
+    export(*, tenant, customer) -> {section: data}: the app's sections of the disclosure, JSON-ready
+        (`personal_rows` makes rows of a queryset).
+    erase(*, tenant, customer, now) -> {counter: n}: removes or anonymises what identifies the customer
+        in the app's rows; the counts go into the erasure's audit event.
+    """
+
+    export: Callable[..., dict[str, Any]]
+    erase: Callable[..., dict[str, int]]
+
+
+_parts: list[PersonalDataPart] = []
+
+
+def register_personal_data(part: PersonalDataPart) -> None:
+    """Called from an app's AppConfig.ready(); parts run in app order (INSTALLED_APPS)."""
+    if part not in _parts:
+        _parts.append(part)
 
 
 class ErasureReason(models.TextChoices):
@@ -57,7 +88,8 @@ PROFILE_FIELDS = [
 ]  # fmt: skip
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as JSON has it; datetimes in the shop's time zone."""
     if isinstance(value, datetime):
         return timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
     if isinstance(value, date):
@@ -65,8 +97,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(qs, fields: list[str]) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in qs.values(*fields)]
+def personal_rows(qs, fields: list[str]) -> list[dict[str, Any]]:
+    """The rows of `qs` as JSON-ready dicts of `fields`."""
+    return [{k: plain(v) for k, v in row.items()} for row in qs.values(*fields)]
 
 
 def customer_export_personal_data(*, tenant: Tenant, customer: Customer, request=None) -> dict[str, Any]:
@@ -74,21 +107,18 @@ def customer_export_personal_data(*, tenant: Tenant, customer: Customer, request
 
     Other household members are other people: only the household's own name is included.
     """
-    from interactions.models import CallTask, Deal, Interaction
-    from reminders.models import Reminder, ReminderStatus
-
     if customer.tenant_id != tenant.pk:
         raise ApplicationError(_("Customer not found."))
     customer = (
         Customer.objects.for_tenant(tenant).select_related("household", "assigned_staff").get(pk=customer.pk)
     )
-    profile = {f: _plain(getattr(customer, f)) for f in PROFILE_FIELDS}
+    profile = {f: plain(getattr(customer, f)) for f in PROFILE_FIELDS}
     profile["assigned_staff"] = str(customer.assigned_staff) if customer.assigned_staff else None
     profile["tags"] = sorted(
         CustomerTag.objects.for_tenant(tenant).filter(customer=customer).values_list("tag__name", flat=True)
     )
     consent_history = [
-        {"at": _plain(e["created_at"]), "action": e["action"], "changes": e["changes"]}
+        {"at": plain(e["created_at"]), "action": e["action"], "changes": e["changes"]}
         for e in AuditEvent.objects.for_tenant(tenant)
         .filter(
             target_type="customers.customer",
@@ -101,46 +131,29 @@ def customer_export_personal_data(*, tenant: Tenant, customer: Customer, request
     scoped = {"customer": customer}
     data: dict[str, Any] = {
         "shop": {"name": tenant.name, "address": tenant.address, "phone": tenant.phone},
-        "generated_at": _plain(timezone.now()),
+        "generated_at": plain(timezone.now()),
         "profile": profile,
         "household": {"id": customer.household_id, "name": customer.household.name}
         if customer.household_id
         else None,
         "consent_history": consent_history,
-        "vehicles": _rows(
+        "vehicles": personal_rows(
             Vehicle.objects.for_tenant(tenant).filter(**scoped).order_by("pk"),
             # The vehicle's own fields as staff edit them; the owner and our integration reference are
             # not the customer's data about the car.
             ["id", *(f for f in VEHICLE_FIELDS if f not in ("customer", "external_ref"))],
         ),
-        "purchases": _rows(
+        "purchases": personal_rows(
             Purchase.objects.for_tenant(tenant).filter(**scoped).order_by("date", "pk"),
             ["id", "date", "category__name", "amount", "is_refund", "vehicle_id", "description"],
         ),
-        "service_records": _rows(
+        "service_records": personal_rows(
             ServiceRecord.objects.for_tenant(tenant).filter(**scoped).order_by("date", "pk"),
             ["id", "date", "kind", "amount", "mileage", "next_due", "vehicle_id", "notes"],
         ),
-        "interactions": _rows(
-            Interaction.objects.for_tenant(tenant).filter(**scoped).order_by("occurred_at", "pk"),
-            ["id", "occurred_at", "channel", "direction", "topic", "summary", "satisfaction"],
-        ),
-        "deals": _rows(
-            Deal.objects.for_tenant(tenant).filter(**scoped).order_by("created_at", "pk"),
-            ["id", "title", "stage", "expected_amount", "expected_close", "created_at", "closed_at"],
-        ),
-        "call_tasks": _rows(
-            CallTask.objects.for_tenant(tenant).filter(**scoped).order_by("due_date", "pk"),
-            ["id", "due_date", "reason", "status"],
-        ),
-        "reminders_sent": _rows(
-            Reminder.objects.for_tenant(tenant)
-            .filter(customer=customer, status=ReminderStatus.SENT)
-            .order_by("sent_at", "pk"),
-            ["id", "rule__name", "occasion_date", "sent_at"],
-        ),
-        "analytics": _analytics(tenant, customer),
     }
+    for part in _parts:
+        data.update(part.export(tenant=tenant, customer=customer))
     audit_record(
         tenant=tenant,
         action=AuditAction.CUSTOMER_EXPORTED,
@@ -149,23 +162,6 @@ def customer_export_personal_data(*, tenant: Tenant, customer: Customer, request
         request=request,
     )
     return data
-
-
-def _analytics(tenant: Tenant, customer: Customer) -> dict[str, Any]:
-    try:
-        from analytics.models import CustomerLTV, CustomerRFM
-    except ImportError:  # analytics app absent
-        return {}
-    rfm = _rows(
-        CustomerRFM.objects.for_tenant(tenant).filter(customer=customer),
-        ["as_of", "segment", "r_score", "f_score", "m_score", "recency_days", "frequency", "monetary",
-         "revenue_to_date", "first_transaction", "last_transaction"],
-    )  # fmt: skip
-    ltv = _rows(
-        CustomerLTV.objects.for_tenant(tenant).filter(customer=customer),
-        ["expected_purchases_12m", "p_alive", "expected_value_12m", "insufficient_history"],
-    )
-    return {"rfm": rfm[0] if rfm else None, "ltv": ltv[0] if ltv else None}
 
 
 def personal_data_csv_rows(data: dict[str, Any]):
@@ -191,8 +187,6 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        import json
-
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return value
 
@@ -210,9 +204,6 @@ def customer_erase(
     notes, tags, external reference, plate and chassis numbers, interaction summaries, deal titles,
     call-task reasons, cached API answers). Consent becomes opted-out and planned reminders stop.
     """
-    from interactions.models import CallTask, CallTaskStatus, Deal, Interaction
-    from reminders.models import Reminder, ReminderStatus
-
     if customer.tenant_id != tenant.pk:
         raise ApplicationError(_("Customer not found."))
     reason = ErasureReason(reason)
@@ -253,19 +244,9 @@ def customer_erase(
     )
     Purchase.objects.for_tenant(tenant).filter(**scoped).update(description="", updated_at=now)
     ServiceRecord.objects.for_tenant(tenant).filter(**scoped).update(notes="", updated_at=now)
-    interactions = (
-        Interaction.objects.for_tenant(tenant).filter(**scoped).update(summary=ERASED_TEXT, updated_at=now)
-    )
-    Deal.objects.for_tenant(tenant).filter(**scoped).update(title=ERASED_TEXT, lost_reason="", updated_at=now)
-    CallTask.objects.for_tenant(tenant).filter(**scoped, status=CallTaskStatus.OPEN).update(
-        status=CallTaskStatus.CANCELLED, updated_at=now
-    )
-    CallTask.objects.for_tenant(tenant).filter(**scoped).update(reason=ERASED_TEXT, updated_at=now)
-    reminders_stopped = (
-        Reminder.objects.for_tenant(tenant)
-        .filter(**scoped, status__in=[ReminderStatus.PENDING, ReminderStatus.QUEUED])
-        .update(status=ReminderStatus.SKIPPED, reason="customer erased", updated_at=now)
-    )
+    erased: dict[str, int] = {}
+    for part in _parts:
+        erased.update(part.erase(tenant=tenant, customer=customer, now=now))
     # Stored API answers replayed for Idempotency-Key retries may hold the customer's fields.
     IdempotentRequest.objects.for_tenant(tenant).filter(response_body__id=customer.pk).delete()
     IdempotentRequest.objects.for_tenant(tenant).filter(response_body__customer=customer.pk).delete()
@@ -283,8 +264,7 @@ def customer_erase(
         changes={
             "reason": reason.value,
             "vehicles_anonymised": vehicles,
-            "interactions_cleared": interactions,
-            "reminders_stopped": reminders_stopped,
+            **erased,
         },
     )
     return Customer.objects.for_tenant(tenant).get(pk=customer.pk)

@@ -9,10 +9,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
-from crm.permissions import tenant_view
-from crm.roles import Role
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import Role
 from customers.forms import ErasureForm
 from customers.privacy import customer_erase, customer_export_personal_data, personal_data_csv_rows
 from customers.selectors import customer_get

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -10,11 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record, field_changes
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
 from crm.models import AuditAction, Tenant, User
-from crm.selectors import tenant_users, tenant_workers
-from crm.services import model_update
+from crm.security.audit import audit_record, field_changes
+from crm.tenancy.handover import MemberWorkload, member_work_reassign
+from crm.tenancy.selectors import tenant_users, tenant_workers
 from customers.models import (
     SERVICE_INTERVAL_MONTHS,
     Consent,
@@ -261,11 +262,28 @@ def household_create(*, tenant: Tenant, name: str, notes: str = "") -> Household
     return household
 
 
+# A handover (the settings page) moves a staff member's customers and the deals they are selling
+# ("open_deals", registered by interactions); their open calls go along only when they leave the shop
+# (crm.tenancy.services.membership_remove hands over every kind of work).
+CUSTOMER_HANDOVER_WORK = ("customers", "open_deals")
+
+
+def customers_reassign(*, tenant: Tenant, from_user: User, to_user: User, now: datetime) -> int:
+    """Give every customer `from_user` looks after to `to_user` (this app's part of a handover)."""
+    return (
+        Customer.objects.for_tenant(tenant)
+        .filter(assigned_staff=from_user)
+        .update(assigned_staff=to_user, updated_at=now)
+    )
+
+
 @transaction.atomic
 def customers_handover(*, tenant: Tenant, from_user: User, to_user: User, performed_by: User) -> Handover:
-    """Move every customer and open deal of a leaving staff member to another, in one step, recorded."""
-    from interactions.models import OPEN_DEAL_STAGES, Deal
+    """Move every customer and open deal of a leaving staff member to another, in one step, recorded.
 
+    The deals are interactions' work: they move through crm.tenancy.handover, where interactions
+    registered how.
+    """
     members = tenant_users(tenant=tenant)
     if (
         not members.filter(pk=from_user.pk).exists()
@@ -276,17 +294,19 @@ def customers_handover(*, tenant: Tenant, from_user: User, to_user: User, perfor
         raise ApplicationError(_("Hand over to a member of this shop who works with customers."))
     if from_user.pk == to_user.pk:
         raise ApplicationError(_("Choose a different staff member to hand over to."))
-    now = timezone.now()
-    customers_moved = (
-        Customer.objects.for_tenant(tenant)
-        .filter(assigned_staff=from_user)
-        .update(assigned_staff=to_user, updated_at=now)
+    moved = member_work_reassign(
+        tenant=tenant, from_user=from_user, to_user=to_user, names=CUSTOMER_HANDOVER_WORK
     )
-    deals_moved = (
-        Deal.objects.for_tenant(tenant)
-        .filter(owner=from_user, stage__in=OPEN_DEAL_STAGES)
-        .update(owner=to_user, updated_at=now)
+    return handover_record(
+        tenant=tenant, from_user=from_user, to_user=to_user, performed_by=performed_by, moved=moved
     )
+
+
+def handover_record(
+    *, tenant: Tenant, from_user: User, to_user: User, performed_by: User, moved: MemberWorkload
+) -> Handover:
+    """Record a handover that has moved `moved`: the `Handover` row and its audit event."""
+    customers_moved, deals_moved = moved.get("customers", 0), moved.get("open_deals", 0)
     handover = Handover.objects.create(
         tenant=tenant,
         from_user=from_user,
@@ -309,6 +329,17 @@ def customers_handover(*, tenant: Tenant, from_user: User, to_user: User, perfor
         },
     )
     return handover
+
+
+def member_handover_record(
+    *, tenant: Tenant, from_user: User, to_user: User, performed_by: User, moved: MemberWorkload
+) -> None:
+    """After a member left and their work went to a successor (registered in apps.py): a handover
+    record when customers or deals moved, as the handover page would have written."""
+    if moved.get("customers", 0) or moved.get("open_deals", 0):
+        handover_record(
+            tenant=tenant, from_user=from_user, to_user=to_user, performed_by=performed_by, moved=moved
+        )
 
 
 # --- vehicles, purchases, services ----------------------------------------------------------------

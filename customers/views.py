@@ -1,4 +1,6 @@
-"""Dashboard pages of the customer record: list, Customer 360, forms, vehicles and CSV import."""
+"""Dashboard pages of the customer record: list, forms, vehicles and CSV import.
+
+Customer 360 composes every app, so it lives in workspace/views/customer_360.py."""
 
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.paginator import Paginator
-from django.db.models import BigIntegerField, CharField, DateField, Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,21 +25,19 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from channels.line_views import line_panel_context
-from crm.audit import audit_record
-from crm.csvsafe import csv_response
-from crm.errors import ApplicationError
+from crm.common.csvsafe import csv_response
+from crm.common.errors import ApplicationError
 from crm.models import AuditAction
-from crm.permissions import tenant_view
-from crm.roles import EDIT_CUSTOMERS
+from crm.security.audit import audit_record
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_CUSTOMERS
 from customers import forms
-from customers.imports import KIND_SPECS, detect_encoding, import_job_create, run_import
+from customers.imports import KIND_SPECS, detect_encoding, run_import
+from customers.imports.enqueue import import_job_create
 from customers.models import (
     Customer,
     ImportJob,
     ImportStatus,
-    Purchase,
-    ServiceKind,
     ServiceRecord,
     Vehicle,
     VehicleStatus,
@@ -45,18 +45,13 @@ from customers.models import (
 from customers.selectors import customer_get, customer_search, vehicle_get
 from customers.services import (
     customer_create,
-    customer_set_consent,
     customer_update,
     customers_add_tag,
     customers_assign,
-    service_record_create,
 )
-from interactions.models import Deal, Interaction
-from interactions.services import call_task_create, interaction_create
 
 PAGE_SIZE = 50
 INLINE_ID_LIMIT = 5_000
-TIMELINE_LIMIT = 100
 EXPORT_LIMIT = 100_000
 PREVIEW_ROWS = 5
 REPORT_ERRORS_SHOWN = 500
@@ -65,14 +60,6 @@ SORT_ORDER = {
     "-updated": ("-updated_at", "-pk"),
     "-created": ("-created_at", "-pk"),
 }
-
-
-def _form_errors_to_form(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errs in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, exc)
 
 
 # --- list ---------------------------------------------------------------------------------------------
@@ -259,231 +246,6 @@ def customer_bulk(request):
     return redirect(back)
 
 
-# --- Customer 360 -------------------------------------------------------------------------------------
-def customer_timeline(*, tenant, customer_id: int, limit: int = TIMELINE_LIMIT) -> list[dict]:
-    """Purchases, services, interactions, sent reminders and deals of one customer, newest first.
-
-    One UNION ALL query, ordered and limited in the database, so the page costs the same however
-    long the customer's history is.
-    """
-
-    def shape(qs, *, kind, when, title, amount, note, when_is_datetime=False):
-        return qs.annotate(
-            # A datetime becomes the shop's local date (TruncDate uses the active time zone).
-            t_when=TruncDate(when) if when_is_datetime else Cast(when, DateField()),
-            t_kind=Value(kind, output_field=CharField()),
-            t_id=F("pk"),
-            t_title=Cast(title, CharField()),
-            t_amount=Cast(amount, BigIntegerField())
-            if amount is not None
-            else Value(None, BigIntegerField()),
-            t_note=Cast(note, CharField()),
-        ).values("t_when", "t_kind", "t_id", "t_title", "t_amount", "t_note")
-
-    parts = [
-        shape(
-            Purchase.objects.for_tenant(tenant).filter(customer_id=customer_id),
-            kind="purchase", when="date", title="category__name", amount="amount", note="description",
-        ),
-        shape(
-            ServiceRecord.objects.for_tenant(tenant).filter(customer_id=customer_id),
-            kind="service", when="date", title="kind", amount="amount", note="notes",
-        ),
-        shape(
-            Interaction.objects.for_tenant(tenant).filter(customer_id=customer_id).order_by(),
-            kind="interaction", when="occurred_at", when_is_datetime=True, title="channel", amount=None,
-            note="summary",
-        ),
-        shape(
-            Deal.objects.for_tenant(tenant).filter(customer_id=customer_id),
-            kind="deal", when="created_at", when_is_datetime=True, title="title", amount="expected_amount",
-            note="stage",
-        ),
-    ]  # fmt: skip
-    try:
-        from reminders.models import Reminder, ReminderStatus
-
-        parts.append(
-            shape(
-                Reminder.objects.for_tenant(tenant).filter(
-                    customer_id=customer_id, status=ReminderStatus.SENT, sent_at__isnull=False
-                ),
-                kind="reminder", when="sent_at", when_is_datetime=True, title="rule__name", amount=None,
-                note=Concat(Value(""), "reason"),
-            )
-        )  # fmt: skip
-    except ImportError:  # reminders app absent
-        pass
-    union = parts[0].union(*parts[1:], all=True).order_by("-t_when", "-t_id")[:limit]
-    service_labels = dict(ServiceKind.choices)
-    from interactions.models import Channel, DealStage
-
-    channel_labels, stage_labels = dict(Channel.choices), dict(DealStage.choices)
-    rows = []
-    for r in union:
-        row = {
-            "when": r["t_when"], "kind": r["t_kind"], "id": r["t_id"], "title": r["t_title"],
-            "amount": r["t_amount"], "note": r["t_note"],
-        }  # fmt: skip
-        if row["kind"] == "service":
-            row["title"] = service_labels.get(row["title"], row["title"])
-        elif row["kind"] == "interaction":
-            row["title"] = channel_labels.get(row["title"], row["title"])
-        elif row["kind"] == "deal":
-            row["note"] = stage_labels.get(row["note"], row["note"])
-        rows.append(row)
-    return rows
-
-
-def _analytics_for(tenant, customer_id: int) -> dict:
-    """RFM segment, its history and LTV from the analytics app; empty when not computed yet."""
-    out: dict = {}
-    try:
-        from analytics import selectors as an
-    except ImportError:
-        return out
-    try:
-        out["rfm"] = an.customer_rfm_get(tenant=tenant, customer_id=customer_id)
-        out["ltv"] = an.customer_ltv_get(tenant=tenant, customer_id=customer_id)
-    except Http404:
-        out["rfm"] = None
-    out["segment_history"] = an.customer_segment_history(tenant=tenant, customer_id=customer_id)[-12:]
-    return out
-
-
-QUICK_ACTION_TABS = ("log", "service", "follow")
-
-
-def _render_360(request, customer, *, status: int = 200, active_tab: str = "log", **bound_forms):
-    """Customer 360. A quick action that failed validation passes its bound form (entered values and
-    field errors) in `bound_forms` and the tab to open; the other forms start blank."""
-    tenant = request.tenant
-    today = timezone.localdate()
-    vehicles = list(Vehicle.objects.for_tenant(tenant).filter(customer=customer).order_by("status", "pk"))
-    for v in vehicles:
-        v.days_left = (v.inspection_expiry - today).days if v.inspection_expiry else None
-    household_members = (
-        Customer.objects.for_tenant(tenant)
-        .filter(household_id=customer.household_id)
-        .exclude(pk=customer.pk)
-        .order_by("pk")[:20]
-        if customer.household_id
-        else []
-    )
-    blank_forms = {
-        "consent_form": lambda: forms.ConsentForm(initial={"consent": customer.consent}),
-        "interaction_form": forms.InteractionQuickForm,
-        "service_form": lambda: forms.ServiceRecordForm(
-            tenant=tenant, customer=customer, initial={"date": today.isoformat()}
-        ),
-        "followup_form": lambda: forms.FollowUpForm(
-            tenant=tenant,
-            initial={"due_date": (today + timedelta(days=7)).isoformat(), "assigned_to": request.user.pk},
-        ),
-    }
-    ctx = {
-        "customer": customer,
-        "tags": list(customer.tags.order_by("name").values_list("name", flat=True)),
-        "vehicles": vehicles,
-        "household_members": household_members,
-        "timeline": customer_timeline(tenant=tenant, customer_id=customer.pk),
-        "timeline_limit": TIMELINE_LIMIT,
-        **{name: bound_forms[name] if name in bound_forms else make() for name, make in blank_forms.items()},
-        "active_tab": active_tab if active_tab in QUICK_ACTION_TABS else "log",
-        "can_edit": request.membership.has_role(EDIT_CUSTOMERS),
-        **_analytics_for(tenant, customer.pk),
-        **line_panel_context(request, customer),
-    }
-    return render(request, "customers/customer_detail.html", ctx, status=status)
-
-
-@tenant_view()
-def customer_detail(request, pk: int):
-    return _render_360(request, customer_get(tenant=request.tenant, pk=pk))
-
-
-def _back_to(customer):
-    return redirect("customers:detail", pk=customer.pk)
-
-
-def _quick_action(request, customer, form, *, form_name: str, tab: str, save, done: str):
-    """Save a valid quick-action form through its service and go back to the 360 page; otherwise
-    (form or service validation) show the page again with the errors next to the fields (HTTP 400)."""
-    if form.is_valid():
-        try:
-            save(form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors_to_form(form, exc)
-        else:
-            messages.success(request, done)
-            return _back_to(customer)
-    return _render_360(request, customer, status=400, active_tab=tab, **{form_name: form})
-
-
-@tenant_view(write=EDIT_CUSTOMERS)
-@require_POST
-def customer_consent(request, pk: int):
-    customer = customer_get(tenant=request.tenant, pk=pk)
-    return _quick_action(
-        request,
-        customer,
-        forms.ConsentForm(request.POST),
-        form_name="consent_form",
-        tab="log",
-        save=lambda data: customer_set_consent(
-            tenant=request.tenant, customer=customer, consent=data["consent"], source=data["source"]
-        ),
-        done=_("Consent updated."),
-    )
-
-
-@tenant_view(write=EDIT_CUSTOMERS)
-@require_POST
-def customer_log_interaction(request, pk: int):
-    customer = customer_get(tenant=request.tenant, pk=pk)
-    return _quick_action(
-        request,
-        customer,
-        forms.InteractionQuickForm(request.POST),
-        form_name="interaction_form",
-        tab="log",
-        save=lambda data: interaction_create(
-            tenant=request.tenant, customer=customer, staff=request.user, **data
-        ),
-        done=_("Logged."),
-    )
-
-
-@tenant_view(write=EDIT_CUSTOMERS)
-@require_POST
-def customer_add_service(request, pk: int):
-    customer = customer_get(tenant=request.tenant, pk=pk)
-    return _quick_action(
-        request,
-        customer,
-        forms.ServiceRecordForm(request.POST, tenant=request.tenant, customer=customer),
-        form_name="service_form",
-        tab="service",
-        save=lambda data: service_record_create(tenant=request.tenant, customer=customer, **data),
-        done=_("Service record added."),
-    )
-
-
-@tenant_view(write=EDIT_CUSTOMERS)
-@require_POST
-def customer_schedule_followup(request, pk: int):
-    customer = customer_get(tenant=request.tenant, pk=pk)
-    return _quick_action(
-        request,
-        customer,
-        forms.FollowUpForm(request.POST, tenant=request.tenant),
-        form_name="followup_form",
-        tab="follow",
-        save=lambda data: call_task_create(tenant=request.tenant, customer=customer, **data),
-        done=_("Follow-up scheduled."),
-    )
-
-
 # --- create / edit ------------------------------------------------------------------------------------
 @tenant_view(write=EDIT_CUSTOMERS)
 def customer_create_view(request):
@@ -495,10 +257,10 @@ def customer_create_view(request):
         try:
             customer = customer_create(tenant=request.tenant, tags=form.cleaned_data["tags"], **data)
         except ValidationError as exc:
-            _form_errors_to_form(form, exc)
+            forms.add_validation_errors(form, exc)
         else:
             messages.success(request, _("Customer created."))
-            return _back_to(customer)
+            return redirect("customers:detail", pk=customer.pk)
     return render(request, "customers/customer_form.html", {"form": form, "customer": None})
 
 
@@ -516,10 +278,11 @@ def customer_edit(request, pk: int):
         try:
             customer_update(tenant=request.tenant, customer=fresh, data=data)
         except (ValidationError, ApplicationError) as exc:
-            _form_errors_to_form(form, exc if isinstance(exc, ValidationError) else ValidationError(str(exc)))
+            error = exc if isinstance(exc, ValidationError) else ValidationError(str(exc))
+            forms.add_validation_errors(form, error)
         else:
             messages.success(request, _("Customer saved."))
-            return _back_to(fresh)
+            return redirect("customers:detail", pk=fresh.pk)
     return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
 
 

@@ -8,9 +8,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api import IdFilter, TenantModelViewSet, UpdatedSinceFilterSet, UtcDateTimeFromToRangeFilter
-from crm.api_auth import ApiKeyUser
-from crm.services import model_update
+from crm.api.authentication import ApiKeyUser
+from crm.api.filters import IdFilter, UpdatedSinceFilterSet, UtcDateTimeFromToRangeFilter
+from crm.api.viewsets import TenantModelViewSet
+from crm.common.services import model_update
 from interactions import services
 from interactions.models import (
     CallTask,

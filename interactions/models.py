@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 from customers.models import Customer, TimeStamped, Vehicle, _same_tenant
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from crm.api import TenantModelSerializer, TenantRelatedField, TenantUserField
+from crm.api.fields import TenantRelatedField, TenantUserField
+from crm.api.serializers import TenantModelSerializer
 from customers.models import Customer, Vehicle
 from interactions.models import CallTask, Deal, Interaction
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
 from crm.models import Tenant, User
-from crm.services import model_update
-from interactions.models import CallTask, CallTaskStatus, Deal, DealStage, Interaction
+from interactions.models import OPEN_DEAL_STAGES, CallTask, CallTaskStatus, Deal, DealStage, Interaction
 
 DEAL_FIELDS = [
     "customer",
@@ -113,3 +114,22 @@ def call_task_complete(
             summary=summary,
         )
     return task
+
+
+# --- a member's work, handed to another (crm.tenancy.handover calls these; registered in apps.py) ---
+def open_deals_reassign(*, tenant: Tenant, from_user: User, to_user: User, now: datetime) -> int:
+    """Give every open deal of `from_user` to `to_user`; won and lost deals keep who sold them."""
+    return (
+        Deal.objects.for_tenant(tenant)
+        .filter(owner=from_user, stage__in=OPEN_DEAL_STAGES)
+        .update(owner=to_user, updated_at=now)
+    )
+
+
+def open_call_tasks_reassign(*, tenant: Tenant, from_user: User, to_user: User, now: datetime) -> int:
+    """Give every open call task of `from_user` to `to_user`; done calls keep who made them."""
+    return (
+        CallTask.objects.for_tenant(tenant)
+        .filter(assigned_to=from_user, status=CallTaskStatus.OPEN)
+        .update(assigned_to=to_user, updated_at=now)
+    )

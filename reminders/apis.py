@@ -9,8 +9,9 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api import IdFilter, TenantModelViewSet, TenantReadOnlyViewSet, UpdatedSinceFilterSet
-from crm.roles import EDIT_CUSTOMERS, EDIT_RULES
+from crm.api.filters import IdFilter, UpdatedSinceFilterSet
+from crm.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
+from crm.tenancy.roles import EDIT_CUSTOMERS, EDIT_RULES
 from reminders import services
 from reminders.models import Language, Reminder, ReminderRule, ReminderStatus, ReminderTemplate, RuleKind
 from reminders.serializers import ReminderRuleSerializer, ReminderSerializer, ReminderTemplateSerializer

@@ -1,25 +1,25 @@
 # ruff: noqa: S608 -- table and column names come from model metadata, never from input.
-"""Audience of seasonal rules by analytics segment.
+"""Audience of seasonal rules by customer segment.
 
-The analytics app owns the per-customer segment table (`analytics.CustomerRFM`, one row per customer
-with the current `segment` code, rebuilt on each refresh); this module only reads it. Should that
-model be missing, a rule naming a segment matches nobody (fail closed rather than e-mailing every
-customer); rules without a segment are unaffected.
+Segments are computed by the analytics app and reach reminders through `customers.segments` (the
+registered source's per-customer model, one row per customer with its current `segment` code); this
+module only reads that table. With no source registered, a rule naming a segment matches nobody (fail
+closed rather than e-mailing every customer); rules without a segment are unaffected.
 """
 
 from __future__ import annotations
 
-from django.apps import apps
+from customers.segments import segment_source
 
 NO_SEGMENT = "(r.audience_segment IS NULL OR r.audience_segment = '')"
 
 
 def _segment_table() -> tuple[str, str, str] | None:
-    """(table, customer column, segment-code column) of analytics' per-customer segment model, if any."""
-    try:
-        model = apps.get_model("analytics", "CustomerRFM")
-    except LookupError:
+    """(table, customer column, segment-code column) of the registered segment model, if any."""
+    source = segment_source()
+    if source is None:
         return None
+    model = source.model
     return (
         model._meta.db_table,
         model._meta.get_field("customer").column,

@@ -23,11 +23,11 @@ from django.utils import timezone
 from channels.models import MessageChannel, parse_channel_order
 from channels.selectors import channels_for_customers, choose_channel
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
 from interactions.models import CallTask
 from reminders.models import Reminder, ReminderRule, ReminderStatus
-from reminders.sending import queued_lease_seconds, sending_lease_seconds
+from reminders.timing import queued_lease_seconds, sending_lease_seconds
 
 # Rows per claim transaction; send tasks then get SEND_BATCH_SIZE ids each (reminders.tasks).
 DISPATCH_BATCH_SIZE = 500

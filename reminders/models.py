@@ -7,8 +7,9 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import ALL_CHANNELS, MessageChannel, parse_channel_order, validate_channel_order
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 from customers.models import Customer, Vehicle
+from reminders.templating import validate_template
 
 
 class Language(models.TextChoices):
@@ -55,8 +56,6 @@ class ReminderTemplate(TenantOwned):
         return f"{self.name} ({self.get_language_display()})"
 
     def clean(self):
-        from reminders.templating import validate_template
-
         errors = {}
         for field in ("subject", "body"):
             problem = validate_template(getattr(self, field) or "")

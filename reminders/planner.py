@@ -23,8 +23,9 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import ServiceKind, VehicleStatus
+from reminders.audience import segment_sql
 from reminders.models import ReminderRule, ReminderStatus, RuleKind
 
 LOOKBACK_DAYS = 3
@@ -186,19 +187,9 @@ def _selects(q: _Sql) -> dict[str, str]:
             "AND (r.audience_tag = '' OR EXISTS (SELECT 1 FROM customers_customertag ct "
             "JOIN customers_tag tg ON tg.id = ct.tag_id "
             "WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND tg.name = r.audience_tag)) "
-            "AND " + _segment_filter()
+            "AND " + segment_sql()
         ),
     }
-
-
-def _segment_filter() -> str:
-    """Audience by analytics segment: joins analytics' per-customer segment table when it exists.
-
-    Hook: analytics owns the table. Until it exists, a rule with a segment matches nobody (fail closed).
-    """
-    from reminders.audience import segment_sql
-
-    return segment_sql()
 
 
 def plan_reminders(*, on: date | None = None, tenant_id: int | None = None) -> dict[str, int]:

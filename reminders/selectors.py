@@ -12,10 +12,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
-from reminders.models import Reminder, ReminderRule, ReminderTemplate
+from reminders.models import Reminder, ReminderRule, ReminderStatus, ReminderTemplate
+from reminders.services import unsubscribe_token_read
 
 OUTBOX_HEADER = "X-Kizuna-Tenant"
 OUTBOX_LIST_LIMIT = 200
@@ -26,8 +27,6 @@ def unsubscribe_customer(*, token: str) -> Customer | None:
 
     The public page has no session: the tenant for row-level security comes from the signed token.
     """
-    from reminders.services import unsubscribe_token_read
-
     tenant_id, customer_id = unsubscribe_token_read(token)
     with tenant_context(tenant_id):
         return Customer.objects.for_tenant(tenant_id).filter(pk=customer_id).first()
@@ -56,6 +55,16 @@ def reminder_queue(*, tenant: Tenant, status: str = "") -> QuerySet[Reminder]:
     return qs.order_by("-due_date", "-id")
 
 
+def reminders_failed(*, tenant: Tenant) -> QuerySet[Reminder]:
+    """Reminders that failed for good (shown on Today so someone reaches the customer), newest first."""
+    return (
+        Reminder.objects.for_tenant(tenant)
+        .filter(status=ReminderStatus.FAILED)
+        .select_related("customer", "rule")
+        .order_by("-updated_at", "-pk")
+    )
+
+
 def reminder_status_counts(*, tenant: Tenant) -> dict[str, int]:
     rows = Reminder.objects.for_tenant(tenant).values("status").annotate(n=Count("id")).order_by()
     return {row["status"]: row["n"] for row in rows}
@@ -68,7 +77,7 @@ def reminder_call_tasks(*, tenant: Tenant, status: str = CallTaskStatus.OPEN) ->
     return qs.order_by("due_date", "id")
 
 
-# --- the embedded outbox (.eml files written by crm.mail.OutboxEmailBackend) ----------------------
+# --- the embedded outbox (.eml files written by crm.common.mail.OutboxEmailBackend) ----------------------
 def _parse(path: Path):
     with path.open("rb") as fh:
         return BytesParser(policy=policy.default).parse(fh)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from crm.api import TenantModelSerializer, TenantRelatedField
+from crm.api.fields import TenantRelatedField
+from crm.api.serializers import TenantModelSerializer
 from reminders.models import Reminder, ReminderRule, ReminderTemplate
 
 

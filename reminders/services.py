@@ -12,11 +12,12 @@ from django.utils.translation import gettext as _
 from channels.models import ConsentStatus, MessageChannel
 from channels.selectors import channel_consents_for_customer
 from channels.services import channel_consent_set
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
+from crm.common.services import model_update
 from crm.models import Tenant
-from crm.rls import tenant_context
-from crm.services import model_update
+from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
+from customers.services import customer_set_consent
 from reminders.models import (
     Language,
     Reminder,
@@ -302,8 +303,6 @@ def unsubscribe_token_read(token: str) -> tuple[int, int]:
 def customer_unsubscribe(*, token: str) -> Customer:
     """Record the opt-out (e-mail, and SMS if opted in) of the customer named by a signed unsubscribe
     token (no login needed)."""
-    from customers.services import customer_set_consent
-
     tenant_id, customer_id = unsubscribe_token_read(token)
     # No session on this public page: the signed token names the tenant (row-level security).
     with tenant_context(tenant_id):

@@ -17,7 +17,7 @@ from itertools import islice
 from celery import shared_task
 from django.conf import settings
 
-from crm.rls import tenant_task
+from crm.tenancy.rls import tenant_task
 from reminders import dispatch, planner, sending
 
 

@@ -12,8 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from crm.models import Tenant
-from crm.permissions import tenant_view
-from crm.roles import EDIT_CUSTOMERS, EDIT_RULES
+from crm.tenancy.permissions import tenant_view
+from crm.tenancy.roles import EDIT_CUSTOMERS, EDIT_RULES
 from customers.models import Consent, Customer
 from customers.selectors import customer_get, customer_search
 from interactions.selectors import call_task_get

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from crm.roles import Role
+from crm.tenancy.roles import Role
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 REQUIRE_SERVICES = (

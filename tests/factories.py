@@ -6,7 +6,7 @@ import factory
 from django.utils import timezone
 
 from crm.models import Membership, Tenant, User
-from crm.roles import Role
+from crm.tenancy.roles import Role
 from customers.models import (
     Customer,
     Household,

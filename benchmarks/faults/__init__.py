@@ -1,1 +1,2 @@
-"""Reminder fault drills (issue #7): see drills.py; run with `python manage.py fault_drill`."""
+"""Reminder fault drills (issue #7): see drills.py; run with
+`python manage.py fault_drill --settings=benchmarks.settings`."""

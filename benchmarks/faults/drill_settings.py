@@ -1,4 +1,5 @@
-"""Settings of the worker and beat processes a fault drill starts: the project's, with the clock sped up.
+"""Settings of the worker and beat processes a fault drill starts: the benchmarks' (the project's, see
+benchmarks/settings.py), with the clock sped up.
 
 Only what recovery waits for changes (values from the environment the drill sets, see
 harness.Timing): the broker's redelivery timeout for unacknowledged tasks, and the beat schedule,
@@ -8,8 +9,8 @@ whose "minute" lasts DRILL_BEAT_MINUTE_SECONDS. The task names are the productio
 import os
 from datetime import timedelta
 
-from crm.settings import *  # noqa: F403
-from crm.settings import CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL
+from benchmarks.settings import *  # noqa: F403
+from benchmarks.settings import CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL
 
 _visibility = int(os.environ.get("DRILL_VISIBILITY_TIMEOUT", "3600"))
 if CELERY_BROKER_URL.startswith("redis"):

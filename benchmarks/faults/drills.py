@@ -1,5 +1,6 @@
 """The reminder fault drills of issue #7 ("Load and faults"), each returning a dict of what happened.
 
+    export DJANGO_SETTINGS_MODULE=benchmarks.settings
     python manage.py fault_drill redis-restart --reminders 10000
     python manage.py fault_drill worker-sigkill --reminders 10000 --kills 100
     python manage.py fault_drill smtp-down --reminders 1000 --smtp-down-seconds 600

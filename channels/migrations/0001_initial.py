@@ -4,7 +4,7 @@ import channels.models
 import django.db.models.deletion
 from django.db import migrations, models
 
-from crm.rls import EnableTenantRLS
+from crm.tenancy.rls import EnableTenantRLS
 
 
 class Migration(migrations.Migration):

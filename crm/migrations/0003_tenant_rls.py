@@ -1,13 +1,13 @@
 """Row-level security on every tenant-owned table that exists at this point (all apps).
 
 Kept in one crm migration so the apps' own migration histories stay untouched; tenant-owned models
-added later enable RLS in their own app's migration with `crm.rls.EnableTenantRLS("<model>")`.
+added later enable RLS in their own app's migration with `crm.tenancy.rls.EnableTenantRLS("<model>")`.
 tests/crm/test_rls.py fails for any table with a tenant_id column and no policy.
 """
 
 from django.db import migrations
 
-from crm.rls import API_KEY_HASH_SETTING, USER_SETTING, EnableTenantRLS
+from crm.tenancy.rls import API_KEY_HASH_SETTING, USER_SETTING, EnableTenantRLS
 
 TENANT_MODELS = [
     "crm.IdempotentRequest",

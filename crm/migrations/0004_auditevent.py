@@ -4,10 +4,10 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from crm.rls import EnableTenantRLS
+from crm.tenancy.rls import EnableTenantRLS
 
 # Append-only in the database too: UPDATE is always refused; DELETE only for rows of a tenant that
-# is itself being deleted (crm.audit sets `kizuna.audit_purge_tenants` in that transaction); TRUNCATE
+# is itself being deleted (crm.security.audit sets `kizuna.audit_purge_tenants` in that transaction); TRUNCATE
 # only by a superuser (who could drop the trigger anyway; Django's test flush truncates as one).
 # The real barrier for the application role is its grants: SELECT and INSERT only on this table.
 AUDIT_GUARD_FUNCTION = """

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from crm.migration_operations import AddIndexOnline, RemoveIndexOnline
+from crm.db.migration_operations import AddIndexOnline, RemoveIndexOnline
 
 
 class Migration(migrations.Migration):

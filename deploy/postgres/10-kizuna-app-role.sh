@@ -3,7 +3,7 @@
 # POSTGRES_USER (`kizuna`, the schema owner). Creates the application role that web, worker and beat
 # connect as: no superuser, no BYPASSRLS, owns nothing, so row-level security always applies to it.
 # Table grants: default privileges here, and `manage.py migrate` re-grants after every migration
-# (crm/dbroles.py). `manage.py create_db_roles` does the same for an existing database.
+# (crm/tenancy/dbroles.py). `manage.py create_db_roles` does the same for an existing database.
 set -eu
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
   --set app_password="${KIZUNA_APP_DB_PASSWORD:?set KIZUNA_APP_DB_PASSWORD}" <<'SQL'

@@ -1,8 +1,8 @@
-"""crm.csvsafe: cells a spreadsheet would evaluate are neutralised; the download streams with a BOM."""
+"""crm.common.csvsafe: cells a spreadsheet would evaluate are neutralised; the download streams with a BOM."""
 
 import pytest
 
-from crm.csvsafe import csv_response, safe_cell
+from crm.common.csvsafe import csv_response, safe_cell
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 
 
 @pytest.fixture(autouse=True)

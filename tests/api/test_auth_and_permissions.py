@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.test import APIClient
 
-from crm.apikeys import api_key_authenticate, api_key_create, api_key_revoke, hash_key
+from crm.api.keys import api_key_authenticate, api_key_create, api_key_revoke, hash_key
 from crm.models import ApiKey, Membership
 from customers.models import Customer
 from tests.api.conftest import key_client

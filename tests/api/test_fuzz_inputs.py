@@ -125,7 +125,7 @@ def bodies(draw, endpoint: str):
 
 @pytest.fixture
 def world(tenant, other_tenant, owner, other_owner, settings):
-    from crm.apikeys import api_key_create
+    from crm.api.keys import api_key_create
 
     settings.KIZUNA_API_RATE = "10000000/min"
     own = CustomerFactory(tenant=tenant, external_ref="C-1")

@@ -14,7 +14,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.wsgi import application
 from tests.factories import (
     CallTaskFactory,
@@ -55,7 +55,7 @@ def keep_test_connection():
 def seeded_key(db, keep_test_connection):
     tenant = TenantFactory(slug="fuzz-shop")
     owner = UserFactory(email="owner@fuzz.test")
-    from crm.services import membership_create
+    from crm.tenancy.services import membership_create
 
     membership_create(tenant=tenant, user=owner, role="owner")
     customer = CustomerFactory(tenant=tenant, external_ref="C-1")

@@ -62,6 +62,19 @@ def test_a_validation_error_is_replayed_too(tenant, api):
     assert IdempotentRequest.objects.for_tenant(tenant).get(key="bad").response_status == 400
 
 
+def test_an_answer_postgresql_cannot_store_is_given_but_not_kept(tenant, api):
+    """An import report echoing a NUL byte of a binary upload: jsonb cannot hold it, so it is not kept."""
+    upload = io.BytesIO(b"RIFF\x1a\x00\x00\x00WEBP\n1,2\n")
+    upload.name = "file.webp"
+    data = {"kind": "purchases", "file": upload, "dry_run": "true"}
+
+    response = api.post("/api/v1/imports/", data, format="multipart", HTTP_IDEMPOTENCY_KEY="nul")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["column"].startswith("RIFF\x1a\x00")
+    assert not IdempotentRequest.objects.for_tenant(tenant).exists()
+
+
 def test_post_without_key_is_not_recorded(tenant, api):
     api.post("/api/v1/customers/", {"family_name": "佐藤"}, format="json")
     api.post("/api/v1/customers/", {"family_name": "佐藤"}, format="json")
@@ -171,6 +184,6 @@ def test_list_query_count_does_not_grow_with_page_size(tenant, api):
 
     for path in ["customers", "vehicles", "purchases", "service-records", "deals", "interactions"]:
         assert counts[(path, 30)] == counts[(path, 2)], (path, counts)
-    # 6, plus the two row-level-security settings of a key request (crm.rls): the key's hash before
+    # 6, plus the two row-level-security settings of a key request (crm.tenancy.rls): the key's hash before
     # the lookup, the key's tenant after it.
     assert counts[("customers", 30)] <= 8

@@ -1,12 +1,15 @@
 """Channel settings: secrets encrypted at rest, never shown back, changes audited."""
 
+from datetime import datetime
+
 import pytest
 from django.test import override_settings
 
+from channels import privacy
 from channels.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
 from channels.models import ChannelConsent, ChannelSettings
 from channels.selectors import line_credentials
-from channels.services import channel_consent_set, channel_settings_update
+from channels.services import channel_consent_set, channel_preference_set, channel_settings_update
 from crm.models import AuditEvent
 from tests.factories import CustomerFactory
 
@@ -50,3 +53,15 @@ def test_sms_consent_records_when_and_how(tenant):
     assert event.changes == {"channel": "sms", "consent": [None, "opted_in"], "source": "paper form"}
     with pytest.raises(ValueError):
         channel_consent_set(tenant=tenant, customer=c, channel="email", status="opted_in", source="x")
+
+
+def test_disclosure_and_erasure_cover_channel_consents_and_preference(tenant):
+    c = CustomerFactory(tenant=tenant)
+    channel_consent_set(tenant=tenant, customer=c, channel="sms", status="opted_in", source="paper form")
+    channel_preference_set(tenant=tenant, customer=c, channel_order="sms,email")
+    exported = privacy.export(tenant=tenant, customer=c)
+    assert [row["channel"] for row in exported["channel_consents"]] == ["sms"]
+    assert exported["channel_preference"][0]["channel_order"] == "sms,email"
+    counts = privacy.erase(tenant=tenant, customer=c, now=datetime.now())
+    assert counts == {"channel_consents_deleted": 1, "channel_preferences_deleted": 1}
+    assert not ChannelConsent.objects.for_tenant(tenant).filter(customer=c).exists()

@@ -4,7 +4,7 @@ cross-tenant: another shop's customer is a 404 and nothing changes."""
 import json
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from channels.line_selectors import line_webhook_url
 from channels.models import ChannelConsent, ChannelSettings, CustomerChannelPreference
@@ -13,6 +13,12 @@ from crm.models import AuditEvent
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def _ja(text: str) -> str:
+    """The dashboard answers in Japanese (the shop's default language)."""
+    with translation.override("ja"):
+        return translation.gettext(text)
 
 
 def test_owner_saves_line_credentials_that_are_never_shown_back(owner_client, tenant):
@@ -34,7 +40,7 @@ def test_owner_saves_line_credentials_that_are_never_shown_back(owner_client, te
     assert "very-secret-value" not in page and "very-long-access-token" not in page
     # The signed per-shop key URL (channels.line_selectors), never the guessable slug.
     assert line_webhook_url(tenant_id=tenant.pk) in page and f"/line/webhook/{tenant.slug}/" not in page
-    assert "are stored (encrypted" in page
+    assert _ja("Channel secret and access token are stored (encrypted; they are never shown again).") in page
     # Saving again with the secret fields empty keeps them
     owner_client.post("/settings/channels/", {"channel_order": "email", "line_channel_id": "1650000000"})
     assert line_credentials(tenant_id=tenant.pk).access_token == "very-long-access-token"
@@ -44,7 +50,7 @@ def test_owner_saves_line_credentials_that_are_never_shown_back(owner_client, te
 def test_bad_channel_order_is_refused_and_nothing_saved(owner_client, tenant):
     response = owner_client.post("/settings/channels/", {"channel_order": "email,fax"})
     assert response.status_code == 200
-    assert "Unknown channel: fax" in response.content.decode()
+    assert _ja("Unknown channel: %(names)s") % {"names": "fax"} in response.content.decode()
     assert not ChannelSettings.objects.for_tenant(tenant).exists()
 
 
@@ -104,7 +110,7 @@ def test_another_shops_customer_is_404_and_nothing_changes(other_client, tenant)
 def test_another_shops_settings_are_neither_shown_nor_changed(other_client, owner_client, tenant):
     owner_client.post("/settings/channels/", {"channel_order": "line", "line_access_token": "tok-a"})
     page = other_client.get("/settings/channels/").content.decode()
-    assert "No LINE channel secret and access token stored yet." in page
+    assert _ja("No LINE channel secret and access token stored yet.") in page
     other_client.post("/settings/channels/", {"channel_order": "email", "clear_line": "on"})
     assert line_credentials(tenant_id=tenant.pk).access_token == "tok-a"
     assert ChannelSettings.objects.for_tenant(tenant).get().channel_order == "line"

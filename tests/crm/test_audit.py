@@ -10,11 +10,11 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.urls import reverse
 
-from crm.apikeys import api_key_create, api_key_revoke
-from crm.audit import CHANGED, client_ip, field_changes
+from crm.api.keys import api_key_create, api_key_revoke
 from crm.models import AuditAction, AuditEvent, AuditImmutableError, Membership
-from crm.roles import Role
-from crm.services import membership_create, membership_set_role
+from crm.security.audit import CHANGED, client_ip, field_changes
+from crm.tenancy.roles import Role
+from crm.tenancy.services import membership_create, membership_set_role
 from customers.models import Consent
 from customers.services import customer_create, customer_set_consent, customer_update, customers_handover
 from tests.factories import CustomerFactory, UserFactory
@@ -93,7 +93,7 @@ def test_deleting_a_tenant_deletes_its_trail_only(tenant, other_tenant):
 
 @pytest.mark.postgres
 def test_purge_permission_does_not_reach_another_tenant(tenant, other_tenant):
-    from crm.audit import PURGE_SETTING
+    from crm.security.audit import PURGE_SETTING
 
     _event(other_tenant, AuditAction.CUSTOMER_CREATED)
 
@@ -116,7 +116,7 @@ def test_field_changes_hide_personal_values():
 def test_customer_create_update_and_consent_are_audited_without_personal_values(tenant, owner, rf):
     request = rf.post("/", REMOTE_ADDR="203.0.113.7")
     request.user = owner
-    from crm.audit import _current_request
+    from crm.security.audit import _current_request
 
     token = _current_request.set(request)
     try:
@@ -289,7 +289,7 @@ def test_only_owners_see_the_audit_log(request, client_name, trail):
 def test_audit_api_is_for_owners_of_the_tenant_only(tenant, owner, other_owner, trail):
     from rest_framework.test import APIClient
 
-    from crm.apikeys import api_key_create as create_key
+    from crm.api.keys import api_key_create as create_key
 
     owner_api = APIClient()
     owner_api.force_login(owner)
@@ -312,7 +312,7 @@ def test_audit_api_is_for_owners_of_the_tenant_only(tenant, owner, other_owner, 
 def test_a_csv_import_is_audited_with_who_started_it(tenant, owner, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from customers.imports import import_job_create
+    from customers.imports.enqueue import import_job_create
 
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("c.csv", "family_name,email\n山田,a@example.jp\n".encode())

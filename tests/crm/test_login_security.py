@@ -13,7 +13,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm.twofactor import BACKUP_CODE_COUNT, MAX_CODE_ATTEMPTS, PENDING_KEY
+from crm.security.twofactor import BACKUP_CODE_COUNT, MAX_CODE_ATTEMPTS, PENDING_KEY
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""crm.migration_operations: indexes built without blocking writes on PostgreSQL, plainly on SQLite."""
+"""crm.db.migration_operations: indexes built without blocking writes on PostgreSQL, plainly on SQLite."""
 
 from __future__ import annotations
 

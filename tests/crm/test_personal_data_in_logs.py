@@ -22,8 +22,8 @@ from django.db import IntegrityError
 from django.test import Client
 from django.utils import timezone
 
-from crm.logredact import EMAIL_MASK, PHONE_MASK, RedactPersonalData, redact
-from customers.imports import import_job_create
+from crm.security.logredact import EMAIL_MASK, PHONE_MASK, RedactPersonalData, redact
+from customers.imports.enqueue import import_job_create
 from customers.tasks import import_csv_task
 from reminders.dispatch import reminders_claim_due
 from reminders.models import Reminder
@@ -119,7 +119,7 @@ def test_a_failing_import_logs_the_error_without_the_row(tenant, owner, monkeypa
             f"DETAIL:  Key (email, phone)=({EMAIL}, {PHONE}) exists."
         )
 
-    monkeypatch.setattr("customers.imports.run_import", fail)
+    monkeypatch.setattr("customers.imports.jobs.run_import", fail)
     result = import_csv_task.apply(args=(tenant.pk, job.pk), throw=False)
 
     assert result.failed()
@@ -134,7 +134,7 @@ def test_a_server_error_logs_the_traceback_without_personal_data(
     def boom(**kwargs):
         raise RuntimeError(f"cannot render {EMAIL} / {PHONE}")
 
-    monkeypatch.setattr("customers.views.customer_get", boom)
+    monkeypatch.setattr("workspace.views.customer_360.customer_get", boom)
     client = Client(raise_request_exception=False)
     client.force_login(owner)
     response = client.get(f"/customers/{customer.pk}/?q={EMAIL}")
@@ -165,7 +165,7 @@ def test_redact_masks_addresses_and_phone_numbers_but_not_ids_or_dates(text, exp
 
 
 def test_no_code_writes_csv_without_the_formula_safe_helper():
-    """Every CSV download goes through crm.csvsafe (formula injection), so none can forget it."""
+    """Every CSV download goes through crm.common.csvsafe (formula injection), so none can forget it."""
     root = Path(settings.BASE_DIR)
     offenders = []
     for app in ("crm", "customers", "interactions", "reminders", "analytics"):

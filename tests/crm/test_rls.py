@@ -1,4 +1,4 @@
-"""Database-level tenant isolation (crm.rls): PostgreSQL row-level security, as the application role.
+"""Database-level tenant isolation (crm.tenancy.rls): PostgreSQL row-level security, as the application role.
 
 The main suite connects as the `postgres` superuser, which row-level security never applies to. These
 tests reconnect the `default` connection as the application role `kizuna_app` (created here when
@@ -16,19 +16,19 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 
-from crm.apikeys import api_key_create
-from crm.checks import check_tenant_rls, tenant_tables
-from crm.dbroles import DEFAULT_APP_ROLE, create_app_role_sql, grant_app_role_sql
+from crm.api.keys import api_key_create
 from crm.models import Tenant
-from crm.rls import (
+from crm.tenancy.checks import check_tenant_rls, tenant_tables
+from crm.tenancy.dbroles import DEFAULT_APP_ROLE, create_app_role_sql, grant_app_role_sql
+from crm.tenancy.rls import (
     TenantContextError,
     current_db_tenant,
     set_db_tenant,
     tenant_context,
     tenant_task,
 )
-from crm.roles import Role
-from crm.tenancy import TenantOwned
+from crm.tenancy.roles import Role
+from crm.tenancy.scoping import TenantOwned
 from customers.models import Customer
 from tests.factories import CustomerFactory, MembershipFactory, TenantFactory, UserFactory
 
@@ -105,7 +105,7 @@ def _tenant_ids_raw() -> list[int]:
 
 # --- the role and the schema ----------------------------------------------------------------------
 def test_every_table_with_a_tenant_id_has_rls_enabled_forced_and_a_policy(db):
-    """A new tenant-owned model whose migration lacks crm.rls.EnableTenantRLS fails here."""
+    """A new tenant-owned model whose migration lacks crm.tenancy.rls.EnableTenantRLS fails here."""
     from django.apps import apps
 
     tables = {t["relname"]: t for t in tenant_tables(connection)}
@@ -450,7 +450,7 @@ def test_login_and_password_reset_work_as_the_app_role(as_app, two_shops, mailou
 
 
 def test_migrate_takes_only_credentials_and_server_from_the_owner_url(transactional_db, settings):
-    from crm.dbroles import as_owner
+    from crm.tenancy.dbroles import as_owner
 
     conn = connections["default"]
     before = dict(conn.settings_dict)

@@ -5,8 +5,8 @@ from django.apps import apps
 from django.db import models
 from django.urls import reverse
 
-from crm.middleware import SESSION_KEY
-from crm.tenancy import TenantOwned, UnscopedQueryError
+from crm.tenancy.middleware import SESSION_KEY
+from crm.tenancy.scoping import TenantOwned, UnscopedQueryError
 from customers.models import Customer
 from tests.factories import CustomerFactory, MembershipFactory, TenantFactory, UserFactory, VehicleFactory
 

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from tests.conftest import PASSWORD
 from tests.crm.test_login_security import _code, _enable, _login
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.imports import KIND_SPECS, KINDS, ImportReport, RowError, run_import
 from customers.models import Customer, CustomerTag, Household, Purchase, ServiceRecord, Tag, Vehicle
 from tests.factories import CustomerFactory, VehicleFactory
@@ -268,7 +268,7 @@ def test_import_endpoint_answers_2xx_or_4xx(
 
 @pytest.fixture
 def write_key_client(tenant, owner, settings):
-    from crm.apikeys import api_key_create
+    from crm.api.keys import api_key_create
     from tests.api.conftest import key_client
 
     settings.KIZUNA_API_RATE = "100000/min"

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import AuditAction, AuditEvent, IdempotentRequest
-from crm.tenancy import TenantOwned
+from crm.tenancy.scoping import TenantOwned
 from customers.models import Consent, Customer, Purchase, ServiceRecord
 from customers.privacy import customer_erase, customer_export_personal_data
 from customers.services import customer_set_consent, customer_set_tags
@@ -219,7 +219,7 @@ def test_only_owners_can_erase(request, client_name, tenant, rich_customer):
 
 
 def test_erasing_twice_is_refused(tenant, owner, rich_customer):
-    from crm.errors import ApplicationError
+    from crm.common.errors import ApplicationError
 
     customer_erase(tenant=tenant, customer=rich_customer, actor=owner, reason="customer_request")
     with pytest.raises(ApplicationError):
@@ -258,7 +258,7 @@ def test_api_personal_data_and_erasure(tenant, owner, manager, rich_customer):
 
 
 def test_api_keys_and_other_tenants_cannot_reach_privacy_endpoints(tenant, owner, other_owner, rich_customer):
-    from crm.apikeys import api_key_create
+    from crm.api.keys import api_key_create
 
     _key, raw = api_key_create(tenant=tenant, name="Till", scope="write", created_by=owner)
     url = f"/api/v1/customers/{rich_customer.pk}/"

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from customers.models import Consent, Customer, Handover, ServiceKind
 from customers.services import (
     customer_set_consent,

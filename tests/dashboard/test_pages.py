@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from crm.models import ApiKey, AuditAction, AuditEvent, Membership
-from crm.services import membership_remove
+from crm.tenancy.services import membership_remove
 from customers.models import Consent, Customer, CustomerTag, Handover, ServiceRecord
 from interactions.models import CallTask, CallTaskStatus, Deal, DealStage, Interaction
 from tests.factories import (
@@ -553,7 +553,7 @@ def test_today_lists_due_inspections_checkups_and_my_calls(staff_client, staff, 
 def test_birthdays_today_include_29_february_in_common_years():
     from datetime import date
 
-    from interactions.views import _birthday_dates
+    from customers.selectors import birthday_dates as _birthday_dates
 
     days = _birthday_dates(date(2027, 2, 28))
     assert date(1990, 2, 28) in days and date(2024, 2, 29) in days and date(1988, 2, 29) in days
@@ -612,8 +612,8 @@ def test_work_is_handed_only_to_members_who_can_do_it(owner_client, owner, staff
 
 
 def test_a_staff_role_in_another_shop_does_not_make_a_viewer_a_successor(tenant, other_tenant, viewer):
-    from crm.roles import Role
-    from crm.selectors import tenant_workers
+    from crm.tenancy.roles import Role
+    from crm.tenancy.selectors import tenant_workers
     from tests.factories import MembershipFactory
 
     MembershipFactory(tenant=other_tenant, user=viewer, role=Role.OWNER)

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from channels.models import LineContact
 from channels.services import channel_consent_set, channel_preference_set, channel_settings_update
 from interactions.models import CallTask, Interaction
-from reminders.channel_send import retry_key
 from reminders.dispatch import reminders_claim_due, reminders_sweep_stuck
 from reminders.models import Reminder, ReminderStatus
 from reminders.planner import plan_reminders
 from reminders.sending import reminders_send_batch
+from reminders.sending.channels import retry_key
 from tests.factories import CustomerFactory, VehicleFactory
 from tests.fakes.line_api import line_user_id
 

@@ -275,7 +275,7 @@ def test_hostile_recipient_address_fails_visibly_and_sends_nothing(tenant, rules
 
 
 def test_dispatch_command_sends_into_the_outbox_folder(tenant, due_inspection, settings, monkeypatch):
-    settings.EMAIL_BACKEND = "crm.mail.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "crm.common.mail.OutboxEmailBackend"
     monkeypatch.setattr("reminders.dispatch.timezone.now", lambda: IN_WINDOW)
 
     call_command("dispatch_reminders")
@@ -290,7 +290,7 @@ def test_dispatch_command_sends_into_the_outbox_folder(tenant, due_inspection, s
 
 def test_the_dispatch_benchmark_sink_finds_the_reminder_id_in_the_bytes_on_the_wire(tenant, due_inspection):
     """bench_reminders --dispatch counts distinct reminders (and so duplicates) by this header."""
-    from reminders.management.commands.bench_reminders import _REMINDER_HEADER
+    from benchmarks.management.commands.bench_reminders import _REMINDER_HEADER
 
     _claim()
     assert reminder_send(tenant_id=tenant.pk, reminder_id=due_inspection.pk) == "sent"

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.mail import OutboxEmailBackend
+from crm.common.mail import OutboxEmailBackend
 from customers.models import Consent
 from interactions.models import CallTask
 from reminders.models import ReminderRule, ReminderStatus, ReminderTemplate

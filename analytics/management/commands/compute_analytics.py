@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analytics.services import analytics_refresh_tenant
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No tenant with slug {tenant!r}")
         for t in tenants:
             # One transaction per tenant with the database tenant set: under row-level security
-            # (crm.rls) a statement outside a tenant context sees no rows and writes none.
+            # (crm.tenancy.rls) a statement outside a tenant context sees no rows and writes none.
             with tenant_context(t.pk):
                 result = analytics_refresh_tenant(tenant=t, as_of=as_of, fit=not no_fit)
             self.stdout.write(f"{t.slug}: " + ", ".join(f"{k}={v}" for k, v in result.items()))

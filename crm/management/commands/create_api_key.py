@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.apikeys import api_key_create
+from crm.api.keys import api_key_create
 from crm.models import ApiKeyScope, Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         shop = Tenant.objects.filter(slug=tenant).first()
         if shop is None:
             raise CommandError(f"No tenant with slug {tenant!r}.")
-        with tenant_context(shop.pk):  # row-level security (crm.rls)
+        with tenant_context(shop.pk):  # row-level security (crm.tenancy.rls)
             key, raw = api_key_create(tenant=shop, name=name, scope=scope, created_by=None)
         self.stderr.write(
             f"Created {scope} key {key.prefix}… for {shop.slug}. Store it now; it is not shown again."

@@ -11,7 +11,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from crm.dbroles import DEFAULT_APP_ROLE, as_owner, create_app_role_sql, grant_app_role_sql
+from crm.tenancy.dbroles import DEFAULT_APP_ROLE, as_owner, create_app_role_sql, grant_app_role_sql
 
 
 class Command(BaseCommand):

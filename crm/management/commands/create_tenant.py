@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import User
-from crm.services import tenant_create
+from crm.tenancy.services import tenant_create
 
 
 class Command(BaseCommand):

@@ -2,15 +2,15 @@
 
 The application's own role (DATABASE_URL) is subject to row-level security and owns nothing, so it
 cannot run DDL. With DATABASE_OWNER_URL set, this command connects with the owner's credentials to
-the same database, migrates, and re-applies the application role's grants (crm.dbroles), so a new
+the same database, migrates, and re-applies the application role's grants (crm.tenancy.dbroles), so a new
 table is usable by the application at once and append-only tables stay append-only.
 """
 
 from django.core.management.commands.migrate import Command as DjangoMigrate
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from crm.checks import rls_checks_suspended
-from crm.dbroles import as_owner, grant_app_role_sql
+from crm.tenancy.checks import rls_checks_suspended
+from crm.tenancy.dbroles import as_owner, grant_app_role_sql
 
 
 class Command(DjangoMigrate):

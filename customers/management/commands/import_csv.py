@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Tenant
-from crm.rls import tenant_context
+from crm.tenancy.rls import tenant_context
 from customers.imports import KINDS, run_import
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             fileobj = open(file, "rb")  # noqa: SIM115 - closed below; run_import streams it
         except OSError as exc:
             raise CommandError(str(exc)) from exc
-        with fileobj, tenant_context(shop.pk):  # row-level security: this shop's rows only (crm.rls)
+        with fileobj, tenant_context(shop.pk):  # row-level security: this shop's rows only (crm.tenancy.rls)
             report = run_import(
                 tenant=shop,
                 kind=kind,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from channels import line_inbound, line_tasks
 from channels.line_linking import link_token_read
 from channels.models import LineContact
-from crm.errors import ApplicationError
+from crm.common.errors import ApplicationError
 from interactions.models import Channel, Direction, Interaction, InteractionSource
 from tests.channels.line.conftest import SECRET_A, body_of, event, post_webhook, text_event
 from tests.factories import CustomerFactory
