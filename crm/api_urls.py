@@ -1,9 +1,10 @@
 """/api/v1/: every app's API routes are registered here (owned by the API work)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from analytics import apis as analytics_apis
+from crm.api.exceptions import UnknownEndpoint
 from crm.security.apis import AuditEventViewSet
 from crm.tenancy.apis import MembershipViewSet
 from customers.apis import (
@@ -52,4 +53,6 @@ urlpatterns: list = [
     path("analytics/kpi/", analytics_apis.KpiTreeView.as_view(), name="analytics-kpi"),
     path("analytics/conversion/", analytics_apis.ConversionView.as_view(), name="analytics-conversion"),
     path("analytics/cohorts/", analytics_apis.CohortView.as_view(), name="analytics-cohorts"),
+    # Last: anything else under the API answers in JSON (crm.api.exceptions.UnknownEndpoint).
+    re_path(r"", UnknownEndpoint.as_view()),
 ]

@@ -58,7 +58,9 @@ class ReminderTemplate(TenantOwned):
     def clean(self):
         errors = {}
         for field in ("subject", "body"):
-            problem = validate_template(getattr(self, field) or "")
+            value = getattr(self, field) or ""
+            # PostgreSQL text cannot hold NUL; forms and the API refuse it already, services must too.
+            problem = _("Null characters are not allowed.") if "\x00" in value else validate_template(value)
             if problem:
                 errors[field] = problem
         if errors:

@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler
+from rest_framework.views import APIView, exception_handler, status
 
 from crm.common.errors import ApplicationError
 from crm.tenancy.scoping import UnscopedQueryError
@@ -67,3 +67,19 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, **exc.extra}, status=status.HTTP_400_BAD_REQUEST)
     return exception_handler(exc, context)
+
+
+class UnknownEndpoint(APIView):
+    """Every path under /api/v1/ that no route matches: a JSON 404 like the API's own, not Django's HTML page.
+
+    An integration parses every answer of the API as JSON; a by-ref id longer than the route allows, or a
+    typo in a path, must not hand it an HTML document.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    schema = None  # not an operation of the API
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise exceptions.NotFound()

@@ -16,6 +16,7 @@ import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rest_framework.test import APIClient
 
 from customers.models import Customer, Purchase, ServiceRecord, Vehicle
 from customers.serializers import (
@@ -244,3 +245,25 @@ def test_nul_in_a_by_ref_path_or_filter_is_a_client_error(world):
     assert response.status_code == 400
     assert Customer.objects.unscoped().filter(tenant=world["tenant"]).count() == 1
     assert client.get("/api/v1/customers/?q=a%00b").status_code in (200, 400)
+
+
+NO_ROUTE = [
+    "/api/v1/service-records/by-ref/" + "ｘ" * 65 + "/",  # an id longer than the route allows
+    "/api/v1/no-such-list/",
+]
+
+
+@pytest.mark.parametrize("path", [*NO_ROUTE, "/api/v1/customers/not-a-number/"])
+def test_a_path_no_route_matches_is_a_json_404(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    # The same body as the API's own 404 for a row that does not exist.
+    assert response.json() == api.get("/api/v1/customers/999999999/").json()
+
+
+@pytest.mark.parametrize("path", NO_ROUTE)
+def test_a_path_no_route_matches_is_a_json_404_without_a_key_too(api, path):
+    response = APIClient().get(path)
+    assert response.status_code == 404
+    assert response.json() == api.get("/api/v1/customers/999999999/").json()

@@ -195,3 +195,13 @@ def test_saving_any_template_gives_a_template_or_field_errors(tenant, subject, b
             assert template.pk is not None
             assert validate_template(subject) is None and validate_template(body) is None
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["subject", "body"])
+def test_a_nul_character_is_a_field_error_not_a_database_error(tenant, field):
+    values = {"subject": "車検のご案内", "body": "{{ customer_name }} 様"} | {field: "a\x00b"}
+    with pytest.raises(ValidationError) as exc:
+        reminder_template_create(tenant=tenant, name="nul", language="ja", **values)
+    assert list(exc.value.message_dict) == [field]
+    assert not ReminderTemplate.objects.for_tenant(tenant).filter(name="nul").exists()
