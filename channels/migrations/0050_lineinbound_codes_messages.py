@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('channels', '0002_channel_order_blank'),
         ('crm', '0005_tenant_two_factor_and_settings_audit'),
-        ('customers', '0008_analytics_covering_indexes'),
+        ('customers', '0001_initial'),  # the Customer table only: the index migrations of customers stay independent
         ('interactions', '0050_lineinbound_interaction_source'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
