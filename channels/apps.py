@@ -9,7 +9,9 @@ class ChannelsConfig(AppConfig):
 
     def ready(self):
         # Imported here, not at the top: these load models, which need the app registry.
+        from channels import line_privacy
         from channels.privacy import PERSONAL_DATA
         from customers.privacy import register_personal_data
 
         register_personal_data(PERSONAL_DATA)
+        register_personal_data(line_privacy.PERSONAL_DATA)

@@ -224,3 +224,8 @@ class LineWebhookEvent(TenantOwned):
 
     def __str__(self):
         return f"{self.event_type} {self.webhook_event_id}"
+
+
+# LINE inbound (link codes, inbound messages) lives in its own module; imported here so Django
+# registers it with this app. It refers to LineContact by name, so there is no import cycle.
+from channels.line_models import LineInboundMessage, LineLinkCode  # noqa: E402, F401

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from channels import selectors, services
 from channels.forms import ChannelSettingsForm, CustomerChannelsForm
+from channels.line_selectors import line_webhook_url
 from channels.links import SHORT_LINK_TARGETS, read_short_token
 from channels.models import ConsentStatus, MessageChannel
 from crm.tenancy.permissions import tenant_view
@@ -57,7 +58,7 @@ def channel_settings(request):
             "active": "channels",
             "form": form,
             "row": row,
-            "webhook_url": settings.SITE_URL.rstrip("/") + f"/line/webhook/{request.tenant.slug}/",
+            "webhook_url": line_webhook_url(tenant_id=request.tenant.pk),
         },
     )
 

@@ -41,6 +41,7 @@ class InteractionSource(models.TextChoices):
     MANUAL = "manual", _("Logged by staff")
     REMINDER = "reminder", _("Reminder e-mail")
     IMPORT = "import", _("Import")
+    LINE = "line", _("LINE message")  # written by the LINE webhook (channels.line_inbound)
 
 
 class Interaction(TenantOwned, TimeStamped):

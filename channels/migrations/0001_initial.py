@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0005_tenant_two_factor_and_settings_audit'),
-        ('customers', '0008_analytics_covering_indexes'),
+        ('customers', '0001_initial'),  # the Customer table only: the index migrations of customers stay independent
     ]
 
     operations = [

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.tokens import manage_token, shop_token
-from channels.models import MessageChannel
+from channels.line_linking import link_token_make
+from channels.models import ChannelSettings, MessageChannel
 from crm.models import Membership, Tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Customer, Vehicle
@@ -68,6 +69,7 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
     # seed_demo gave the shop capacity and a week of bookings.
     booking = Booking.objects.for_tenant(tenant).order_by("starts_at").first()
     booking_day = timezone.localtime(booking.starts_at).date().isoformat()
+    ChannelSettings.objects.create(tenant=tenant, line_basic_id="@csp-shop")  # LINE QR codes render
     login(page, "csp-owner@kizuna.test", PASSWORD)
     page.wait_for_selector("h1")
     if "/tenants/" in page.url:  # the demo owner is a member of one shop only, but be explicit
@@ -115,6 +117,8 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         ("booking_new", f"/bookings/new/?customer={customer.pk}"),
         ("booking_move", f"/bookings/{booking.pk}/move/"),
         ("booking_done", f"/bookings/{booking.pk}/done/"),
+        ("line_inbox", "/line/inbox/"),
+        ("line_counter_qr", "/line/counter-qr/"),
     ]
     a11y = []  # dangling aria references and inputs without a label, over every page
     for name, path in pages:
@@ -143,6 +147,13 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
     assert response.status == 200
     page.wait_for_selector("h1")
     shot(page, "csp_unsubscribe")
+    # So has the LINE link page the bot sends after a follow.
+    response = page.goto(
+        page.base + f"/line/link/{link_token_make(tenant_id=tenant.pk, line_user_id='U' + '1' * 32)}/"
+    )
+    assert response.status == 200
+    page.wait_for_selector("h1")
+    shot(page, "csp_line_link")
     # The public booking pages have their own layout too: the shop link, a reminder's link, a booking's.
     reminder = Reminder.objects.for_tenant(tenant).filter(vehicle__isnull=False).order_by("pk").first()
     for name, path in [

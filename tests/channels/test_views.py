@@ -6,6 +6,7 @@ import json
 import pytest
 from django.utils import timezone, translation
 
+from channels.line_selectors import line_webhook_url
 from channels.models import ChannelConsent, ChannelSettings, CustomerChannelPreference
 from channels.selectors import line_credentials
 from crm.models import AuditEvent
@@ -37,7 +38,8 @@ def test_owner_saves_line_credentials_that_are_never_shown_back(owner_client, te
     assert line_credentials(tenant_id=tenant.pk).access_token == "very-long-access-token"
     page = owner_client.get("/settings/channels/").content.decode()
     assert "very-secret-value" not in page and "very-long-access-token" not in page
-    assert f"/line/webhook/{tenant.slug}/" in page
+    # The signed per-shop key URL (channels.line_selectors), never the guessable slug.
+    assert line_webhook_url(tenant_id=tenant.pk) in page and f"/line/webhook/{tenant.slug}/" not in page
     assert _ja("Channel secret and access token are stored (encrypted; they are never shown again).") in page
     # Saving again with the secret fields empty keeps them
     owner_client.post("/settings/channels/", {"channel_order": "email", "line_channel_id": "1650000000"})

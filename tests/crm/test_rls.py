@@ -465,3 +465,38 @@ def test_migrate_takes_only_credentials_and_server_from_the_owner_url(transactio
     with as_owner() as owner:
         assert owner is None
         assert dict(conn.settings_dict) == before
+
+
+def test_line_webhook_and_link_page_set_their_tenant_from_the_url(as_app, two_shops):
+    """The LINE webhook has no session: the signed URL key names the shop, whose secret (read under
+    that shop's tenant) checks the signature; events and links then write only that shop's rows."""
+    from django.test import Client
+
+    from channels.crypto import encrypt_secret
+    from channels.line_linking import link_token_make
+    from channels.models import ChannelSettings, LineContact, LineWebhookEvent
+    from interactions.models import Interaction
+    from tests.channels.line.conftest import body_of, event, post_webhook, text_event
+    from tests.fakes.line_api import line_user_id
+
+    a, b, rows = two_shops
+    for shop in (a, b):
+        ChannelSettings.objects.create(
+            tenant=shop,
+            line_channel_secret_encrypted=encrypt_secret(f"secret-{shop.slug}"),
+            line_basic_id="@x",
+        )
+    customer = min(rows[b.pk])
+    linked, stranger = line_user_id("rls-linked"), line_user_id("rls-stranger")
+    LineContact.objects.create(tenant=b, line_user_id=linked, customer_id=customer)
+    with as_app(conn_max_age=600):
+        body = body_of(text_event(linked, "こんにちは"), event("follow", stranger))
+        assert post_webhook(b, body, secret="secret-rls-a").status_code == 401  # a's secret, b's URL
+        assert post_webhook(b, body, secret="secret-rls-b").status_code == 200
+        assert post_webhook(b, body, secret="secret-rls-b").status_code == 200  # replay: nothing twice
+        token = link_token_make(tenant_id=b.pk, line_user_id=stranger)
+        assert Client().post(f"/line/link/{token}/", {"code": "ZZZZ-ZZZZ"}).status_code == 400
+    assert LineWebhookEvent.objects.for_tenant(b).count() == 2
+    assert LineWebhookEvent.objects.for_tenant(a).count() == 0
+    assert Interaction.objects.for_tenant(b).filter(customer_id=customer, summary="こんにちは").count() == 1
+    assert LineContact.objects.for_tenant(b).count() == 2 and LineContact.objects.for_tenant(a).count() == 0

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import URLResolver, get_resolver
+from rest_framework.views import APIView
 
 ROOT = Path(settings.BASE_DIR)
 # Variables a test run or a developer may have set that would change the outcome.
@@ -131,6 +133,32 @@ def test_templates_have_no_inline_script_style_or_event_handler():
 FORM = re.compile(r"<form\b[^>]*>.*?</form>", re.DOTALL | re.IGNORECASE)
 # The one-click unsubscribe (RFC 8058) is posted by mail providers: its signed token is the proof.
 CSRF_EXEMPT_TEMPLATES = {"reminders/unsubscribe.html"}
+
+
+# Plain Django views that take POSTs without a CSRF token, each with the proof that replaces it.
+# (DRF API views are exempt by design: DRF enforces CSRF itself for session-authenticated requests.)
+CSRF_EXEMPT_VIEWS = {
+    "reminders.views.unsubscribe",  # RFC 8058 one-click unsubscribe: the signed token in the URL
+    "channels.line_views.line_webhook",  # LINE's servers: X-Line-Signature over the raw body
+}
+
+
+def _url_callbacks(resolver):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _url_callbacks(pattern)
+        else:
+            yield pattern.callback
+
+
+def test_only_the_listed_views_skip_csrf():
+    exempt = {
+        f"{cb.__module__}.{cb.__name__}"
+        for cb in _url_callbacks(get_resolver())
+        if getattr(cb, "csrf_exempt", False)
+        and not (getattr(cb, "cls", None) and issubclass(cb.cls, APIView))
+    }
+    assert exempt == CSRF_EXEMPT_VIEWS
 
 
 def test_every_post_form_carries_the_csrf_token():

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bookings.selectors import customer_upcoming_bookings
+from channels.line_views import line_panel_context
 from crm.tenancy.permissions import tenant_view
 from crm.tenancy.roles import EDIT_CUSTOMERS
 from customers import forms
@@ -74,6 +75,7 @@ def _render_360(request, customer, *, status: int = 200, active_tab: str = "log"
                 :BOOKINGS_SHOWN
             ]
         ),
+        **line_panel_context(request, customer),
     }
     return render(request, "workspace/customer_360.html", ctx, status=status)
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from analytics.selectors import kpi_cards
 from bookings.selectors import bookings_between, bookings_unconfirmed
+from channels.line_selectors import unanswered_line_messages
 from crm.tenancy.permissions import tenant_view
 from customers.selectors import checkups_due, customers_with_birthday, vehicles_inspection_due
 from interactions.selectors import call_tasks_open_for, deals_closing, interactions_awaiting_follow_up
@@ -85,6 +86,7 @@ def today(request):
     upcoming = list(
         bookings_between(tenant=tenant, first=today_, last=today_ + timedelta(days=1))[: LIST_LIMIT + 1]
     )
+    line_unanswered = unanswered_line_messages(tenant=tenant)
     return render(
         request,
         "workspace/today.html",
@@ -101,6 +103,8 @@ def today(request):
             "deals": deals[:LIST_LIMIT],
             "failed_reminders": list(failed[:LIST_LIMIT]),
             "failed_count": failed.count(),
+            "line_unanswered": line_unanswered[:LIST_LIMIT],
+            "line_unanswered_count": line_unanswered.count(),
             "kpi": _kpi_cards(tenant, today_),
             # Today's and tomorrow's bookings, and the online requests the shop has not confirmed.
             "bookings": upcoming[:LIST_LIMIT],
