@@ -15,7 +15,14 @@ from reminders.models import Reminder, ReminderStatus
 from reminders.sending.channels import send_channel_rows
 from reminders.sending.checks import reasons_not_relevant, send_time_checks
 from reminders.sending.message import build_message, pick_template, templates_by_language
-from reminders.sending.states import BatchResult, move_many, relaxed_commits, reminder_mark_sent, tenant_tx
+from reminders.sending.states import (
+    BatchResult,
+    hand_back,
+    move_many,
+    relaxed_commits,
+    reminder_mark_sent,
+    tenant_tx,
+)
 from reminders.sending.transport import Mailer, classify_failure
 from reminders.templating import TemplateRejected
 from reminders.timing import backoff_seconds, max_attempts, sending_lease_seconds
@@ -88,20 +95,7 @@ def reminders_send_batch(*, tenant_id: int, reminder_ids: list[int], connection:
         try:
             for index, reminder in enumerate(to_send):
                 if time.monotonic() > deadline:
-                    # Slow server: hand the rest back before the sweeper's lease could requeue rows this
-                    # task still holds (that would let a second worker send them too).
-                    rest = [r.pk for r in to_send[index:]]
-                    with tenant_tx(tenant_id):
-                        move_many(
-                            tenant_id,
-                            rest,
-                            expected=ReminderStatus.SENDING,
-                            status=ReminderStatus.QUEUED,
-                            queued_at=timezone.now(),
-                            attempts=F("attempts") - 1,
-                        )
-                    result.retries[0].extend(rest)
-                    result.statuses.update(dict.fromkeys(rest, "requeued"))
+                    hand_back(tenant_id, [r.pk for r in to_send[index:]], result)
                     break
                 result.statuses[reminder.pk] = _send_one(tenant_id, reminder, templates, mailer, result)
         finally:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,7 +41,7 @@ from interactions.models import Channel
 from reminders.dispatch import reminders_to_call_tasks
 from reminders.models import Reminder, ReminderStatus
 from reminders.sending.message import pick_template, template_context
-from reminders.sending.states import BatchResult, move_many, reminder_mark_sent, tenant_tx
+from reminders.sending.states import BatchResult, hand_back, move_many, reminder_mark_sent, tenant_tx
 from reminders.services import unsubscribe_token
 from reminders.templating import TemplateRejected, render_email
 from reminders.timing import backoff_seconds, max_attempts, retry_cap_seconds, sending_lease_seconds
@@ -137,29 +136,13 @@ def send_channel_rows(
     try:
         for index, reminder in enumerate(to_send):
             if time.monotonic() > deadline:
-                _hand_back(tenant_id, [r.pk for r in to_send[index:]], result)
+                hand_back(tenant_id, [r.pk for r in to_send[index:]], result)
                 break
             result.statuses[reminder.pk] = _send_one(
                 tenant_id, channel, reminder, templates, transport, contacts, result
             )
     finally:
         transport.close()
-
-
-def _hand_back(tenant_id: int, pks: list[int], result: BatchResult) -> None:
-    """Slow provider (rate limit, timeouts): give the rest back before the sweeper's lease could requeue
-    rows this task still holds."""
-    with tenant_tx(tenant_id):
-        move_many(
-            tenant_id,
-            pks,
-            expected=ReminderStatus.SENDING,
-            status=ReminderStatus.QUEUED,
-            queued_at=timezone.now(),
-            attempts=F("attempts") - 1,
-        )
-    result.retries[0].extend(pks)
-    result.statuses.update(dict.fromkeys(pks, "requeued"))
 
 
 def _send_one(tenant_id, channel, reminder, templates, transport, contacts, result) -> str:

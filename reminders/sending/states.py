@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from crm.tenancy.rls import TENANT_SETTING, set_db_tenant
@@ -76,6 +77,23 @@ class BatchResult:
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(self.statuses.values()))
+
+
+def hand_back(tenant_id: int, pks: list[int], result: BatchResult) -> None:
+    """A slow server or provider: give the rest of a batch back (`queued`, the attempt not counted) before
+    the sweeper's lease could requeue rows this task still holds (that would let a second worker send
+    them too); they are sent again at once."""
+    with tenant_tx(tenant_id):
+        move_many(
+            tenant_id,
+            pks,
+            expected=ReminderStatus.SENDING,
+            status=ReminderStatus.QUEUED,
+            queued_at=timezone.now(),
+            attempts=F("attempts") - 1,
+        )
+    result.retries[0].extend(pks)
+    result.statuses.update(dict.fromkeys(pks, "requeued"))
 
 
 _SENT_SQL = (

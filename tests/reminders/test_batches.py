@@ -101,6 +101,19 @@ def test_a_second_delivery_of_the_same_batch_sends_nothing(tenant, backend, queu
     assert Interaction.objects.for_tenant(tenant).count() == 3
 
 
+def test_past_half_the_sending_lease_the_rest_is_handed_back_not_sent(tenant, backend, queued, settings):
+    ids = queued(3)
+    settings.REMINDER_SENDING_LEASE_SECONDS = 0  # the deadline has passed before the first message
+
+    result = reminders_send_batch(tenant_id=tenant.pk, reminder_ids=ids)
+
+    assert result.counts() == {"requeued": 3}
+    assert sorted(result.retries[0]) == sorted(ids)
+    assert backend.sent == []
+    rows = Reminder.objects.for_tenant(tenant).filter(pk__in=ids)
+    assert set(rows.values_list("status", "attempts")) == {("queued", 0)}  # the attempt is not counted
+
+
 def test_5xx_fails_one_message_and_4xx_retries_only_that_message(tenant, backend, queued, settings):
     settings.REMINDER_RETRY_BASE_SECONDS = 60
     ids = queued(4)
