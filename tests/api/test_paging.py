@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from analytics.models import CustomerRFM, Segment
+from bookings.models import Booking, BookingSource
 from crm.api.pagination import CURSOR_SALT
 from crm.api_urls import router
 from crm.models import AuditAction, AuditEvent, Membership, User
@@ -43,7 +44,7 @@ from customers.models import (
 )
 from interactions.models import CallTask, Deal, Interaction
 from reminders.models import Reminder, ReminderRule, ReminderTemplate, RuleKind
-from tests.factories import VehicleFactory
+from tests.factories import VehicleFactory, WorkTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -217,6 +218,22 @@ def ids_of(model, tenant, key="pk"):
 
 # list path: (planter, extra query params, model, the model field that is the row's id, the response
 # key holding it)
+def plant_bookings(tenant):
+    person = _one_customer(tenant)
+    work = WorkTypeFactory(tenant=tenant)
+    Booking.objects.bulk_create(
+        Booking(
+            tenant=tenant,
+            customer=person,
+            work_type=work,
+            starts_at=SHARED + timedelta(hours=i),
+            ends_at=SHARED + timedelta(hours=i, minutes=60),
+            source=BookingSource.PHONE,
+        )
+        for i in range(ROWS)
+    )
+
+
 ENDPOINTS = {
     "customers": (plant_customers, {}, Customer, "pk", "id"),
     "households": (plant_households, {}, Household, "pk", "id"),
@@ -234,6 +251,7 @@ ENDPOINTS = {
     "members": (plant_members, {}, Membership, "pk", "id"),
     "audit-events": (plant_audit_events, {}, AuditEvent, "pk", "id"),
     "imports": (plant_imports, {}, ImportJob, "pk", "id"),
+    "bookings": (plant_bookings, {}, Booking, "pk", "id"),
 }
 
 
