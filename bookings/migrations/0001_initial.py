@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0005_tenant_two_factor_and_settings_audit'),
-        ('customers', '0008_analytics_covering_indexes'),
+        ('customers', '0001_initial'),  # the tables only: the index migrations of customers stay independent
         ('reminders', '0003_customer_birthday_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -16,7 +16,16 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import get_commands
 
-PRODUCT_PACKAGES = ["crm", "customers", "interactions", "channels", "reminders", "analytics", "workspace"]
+PRODUCT_PACKAGES = [
+    "crm",
+    "customers",
+    "interactions",
+    "channels",
+    "reminders",
+    "analytics",
+    "bookings",
+    "workspace",
+]
 BENCHMARK_COMMANDS = {
     "bench_analytics",
     "bench_api",
