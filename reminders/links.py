@@ -6,6 +6,9 @@ its customer, vehicle and occasion; reminders only sign it and put the URL in th
 
 from __future__ import annotations
 
+import calendar
+from datetime import date
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -15,8 +18,24 @@ BOOKING_SALT = "reminders.booking"
 BOOKING_MAX_AGE = 180 * 24 * 3600
 
 
-def booking_token(*, tenant_id: int, reminder_id: int) -> str:
-    return signing.dumps([tenant_id, reminder_id], salt=BOOKING_SALT)
+class _IssuedOn(signing.TimestampSigner):
+    """Signs with the start of a given day as its timestamp instead of now, so the link of one reminder
+    is the same string every time its message is built (a reprinted postcard is the same PDF)."""
+
+    def __init__(self, issued_on: date, **kwargs):
+        super().__init__(**kwargs)
+        self._timestamp = calendar.timegm(issued_on.timetuple())
+
+    def timestamp(self):
+        return signing.b62_encode(self._timestamp)
+
+
+def booking_token(*, tenant_id: int, reminder_id: int, issued_on: date | None = None) -> str:
+    """The token for one reminder; `issued_on` (the reminder's due date) makes it stable, and its age
+    then counts from that day."""
+    if issued_on is None:
+        return signing.dumps([tenant_id, reminder_id], salt=BOOKING_SALT)
+    return _IssuedOn(issued_on, salt=BOOKING_SALT).sign_object([tenant_id, reminder_id])
 
 
 def booking_token_read(token: str, *, max_age: int = BOOKING_MAX_AGE) -> tuple[int, int]:
@@ -28,8 +47,8 @@ def booking_token_read(token: str, *, max_age: int = BOOKING_MAX_AGE) -> tuple[i
     return value[0], value[1]
 
 
-def booking_url(*, tenant_id: int, reminder_id: int) -> str:
+def booking_url(*, tenant_id: int, reminder_id: int, issued_on: date | None = None) -> str:
     """The absolute URL of the public booking page for this reminder (the bookings app serves it;
     reminders names it by URL name only, so it does not import the layer above)."""
-    token = booking_token(tenant_id=tenant_id, reminder_id=reminder_id)
+    token = booking_token(tenant_id=tenant_id, reminder_id=reminder_id, issued_on=issued_on)
     return settings.SITE_URL.rstrip("/") + reverse("bookings_public:from_reminder", kwargs={"token": token})

@@ -79,7 +79,11 @@ def template_context(reminder: Reminder, language: str) -> dict[str, str]:
             "shop_address": tenant.address,
             "staff_name": str(customer.assigned_staff) if customer.assigned_staff else "",
             # A preview has no saved reminder, hence no link of its own.
-            "booking_url": booking_url(tenant_id=tenant.pk, reminder_id=reminder.pk) if reminder.pk else "",
+            "booking_url": booking_url(
+                tenant_id=tenant.pk, reminder_id=reminder.pk, issued_on=reminder.due_date
+            )
+            if reminder.pk
+            else "",
             **{key: "" for key in BOOKING_CONTEXT_FIELDS},
             **{
                 key: str(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import unicodedata
 from datetime import timedelta
 
@@ -189,7 +190,7 @@ def test_nothing_to_print_builds_no_batch(tenant, postcard_reminder):
     assert not PrintBatch.objects.for_tenant(tenant).exists()
 
 
-def test_reprint_is_the_same_pdf_and_creates_nothing(tenant, postcard_reminder):
+def test_reprint_is_the_same_pdf_and_creates_nothing(tenant, postcard_reminder, monkeypatch):
     for postal in ("150-0001", "060-0042", "900-0015"):
         postcard_reminder(postcard_customer(tenant, postal=postal))
     batch = _build(tenant)
@@ -199,6 +200,8 @@ def test_reprint_is_the_same_pdf_and_creates_nothing(tenant, postcard_reminder):
 
     first = render_postcards(selectors.print_batch_document(tenant=tenant, batch=batch).cards)
     services.print_batch_mark_printed(tenant=tenant, batch=batch)
+    later = time.time() + 61  # a reprint a minute later (signed links must not carry "now")
+    monkeypatch.setattr(time, "time", lambda: later)
     again = render_postcards(selectors.print_batch_document(tenant=tenant, batch=batch).cards)
     services.print_batch_mark_printed(tenant=tenant, batch=batch)
 
