@@ -12,6 +12,7 @@ from django.utils import timezone
 from channels import line_inbound, line_tasks
 from channels.line_linking import link_token_read
 from channels.models import LineContact
+from crm.celery import app as celery_app
 from crm.common.errors import ApplicationError
 from interactions.models import Channel, Direction, Interaction, InteractionSource
 from tests.channels.line.conftest import SECRET_A, body_of, event, post_webhook, text_event
@@ -33,10 +34,19 @@ def linked(tenant, user_id):
     return customer
 
 
+@pytest.fixture
+def eager_tasks():
+    """Celery runs tasks in-process. Its app reads the setting once, so the Django setting alone is not
+    enough once an earlier test has used the app: set the app's own configuration."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
 def test_follow_of_a_new_user_pushes_a_signed_link_to_the_link_page(
-    line_shop, line_api, tenant, user_id, django_capture_on_commit_callbacks, settings
+    line_shop, line_api, tenant, user_id, django_capture_on_commit_callbacks, eager_tasks
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     with django_capture_on_commit_callbacks(execute=True):
         assert post_webhook(tenant, body_of(event("follow", user_id)), secret=SECRET_A).status_code == 200
     (push,) = line_api.delivered_to(user_id)
@@ -51,9 +61,8 @@ def test_follow_of_a_new_user_pushes_a_signed_link_to_the_link_page(
 
 
 def test_linking_by_code_pushes_the_linked_notice_once(
-    line_shop, line_api, tenant, user_id, django_capture_on_commit_callbacks, settings
+    line_shop, line_api, tenant, user_id, django_capture_on_commit_callbacks, eager_tasks
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     customer = CustomerFactory(tenant=tenant)
     code = line_inbound.line_link_code_issue(tenant=tenant, customer=customer, user=None)
     with django_capture_on_commit_callbacks(execute=True):
