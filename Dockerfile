@@ -9,6 +9,9 @@ COPY interactions interactions
 COPY reminders reminders
 COPY analytics analytics
 COPY channels channels
+COPY bookings bookings
+COPY results results
+COPY opportunities opportunities
 COPY workspace workspace
 RUN pip install --no-cache-dir .
 COPY . .

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "reminders",
     "analytics",
     "bookings",
+    "results",
+    "opportunities",
     "workspace",
 ]
 

@@ -1,8 +1,11 @@
 """Reminder rules, their steps, e-mail templates, the Reminder outbox rows the planner creates, and the
 print batches of postcard reminders."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
@@ -22,6 +25,10 @@ class Language(models.TextChoices):
 DEFAULT_LANGUAGE = Language.JA
 
 
+def new_holdout_salt() -> str:
+    return secrets.token_hex(8)
+
+
 class RuleKind(models.TextChoices):
     INSPECTION = "inspection", _("Inspection (車検)")
     CHECK_12M = "check_12m", _("12-month legal check")
@@ -33,12 +40,19 @@ class RuleKind(models.TextChoices):
     SEASONAL = "seasonal", _("Seasonal")
     BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
     BOOKING_REMINDER = "booking_reminder", _("Booking: the day before")
+    # The hidden rule behind a one-off campaign (reminders.Campaign): the planner never plans it, the
+    # campaign's send step creates its reminders, and dispatch, holdout and results treat it as a rule.
+    CAMPAIGN = "campaign", _("Campaign")
+    # The hidden rule behind a staff member's one-off message to one customer (e.g. from the weekly list).
+    PERSONAL = "personal", _("Message from staff")
 
 
 # Messages about a booking the customer made: transactional, not advertising. 特定電子メール法
 # governs advertising e-mail, so these need no marketing opt-in (an address is enough) and the
 # planner never plans them: the bookings app creates them (reminders.transactional).
 TRANSACTIONAL_KINDS = frozenset({RuleKind.BOOKING_CONFIRMATION, RuleKind.BOOKING_REMINDER})
+# Rules that exist only to carry one-off messages: not listed or edited with the shop's rules.
+HIDDEN_RULE_KINDS = frozenset({RuleKind.CAMPAIGN, RuleKind.PERSONAL})
 
 
 class ReminderTemplate(TenantOwned):
@@ -107,6 +121,17 @@ class ReminderRule(TenantOwned):
         db_default="",
         validators=[validate_channel_order],
     )
+    # Randomized control group: this share of eligible customers is planned as `held_out` and sent
+    # nothing, so results can compare them with the reminded ones (0 = no control group).
+    holdout_percent = models.PositiveSmallIntegerField(
+        _("holdout (%)"), default=0, validators=[MaxValueValidator(50)]
+    )
+    # Part of the stable hash that assigns customers to the holdout; a new salt re-draws the groups.
+    holdout_salt = models.CharField(_("holdout salt"), max_length=16, default=new_holdout_salt)
+    # A visit (service record or purchase) this many days after the due date counts for the reminder.
+    attribution_days = models.PositiveSmallIntegerField(
+        _("attribution window (days)"), default=60, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,6 +193,8 @@ class ReminderStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     CALL_TASK = "call_task", _("Call task (no e-mail consent)")
     SKIPPED = "skipped", _("Skipped")
+    # In the rule's (or campaign's) randomized control group: planned, never sent on any channel.
+    HELD_OUT = "held_out", _("Held out (control group)")
 
 
 class Reminder(TenantOwned):
@@ -206,6 +233,9 @@ class Reminder(TenantOwned):
     # Extra template fields of a transactional message (booking date, time, work, link), strings only;
     # the template sees those named in reminders.templating.ALLOWED_FIELDS and nothing else.
     context = models.JSONField(null=True, blank=True)
+    # First open (tracking pixel, off by default) and first click on one of its signed links.
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -308,3 +338,50 @@ class PrintBatchItem(TenantOwned):
 
     def __str__(self):
         return f"{self.batch_id}#{self.position} → {self.reminder_id}"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    AWAITING_APPROVAL = "awaiting", _("Awaiting approval")
+    SCHEDULED = "scheduled", _("Scheduled")
+    LAUNCHED = "launched", _("Launched")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Campaign(TenantOwned):
+    """A one-off message to a saved audience, sent once at `scheduled_for`.
+
+    Its hidden rule (kind `campaign`, never planned by the planner) carries the template, the allowed
+    channels, the holdout and the attribution window, so its reminders go through the same dispatch,
+    consent checks and never-twice constraint as a rule's, and results report it like a rule.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    rule = models.OneToOneField(ReminderRule, on_delete=models.CASCADE, related_name="campaign")
+    # The saved audience, e.g. {"segment": "at_risk", "tags": ["vip"], "inspection_in_months": [2, 4],
+    # "last_visit_before": "2026-06-01"}; reminders.campaigns validates and resolves it.
+    audience = models.JSONField(_("audience"), default=dict, blank=True)
+    scheduled_for = models.DateTimeField(_("send at"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    audience_size = models.PositiveIntegerField(_("audience size"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    launched_at = models.DateTimeField(_("launched at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-scheduled_for", "-id"]
+        indexes = [models.Index(fields=["status", "scheduled_for"], name="campaign_status_due")]
+
+    def __str__(self):
+        return self.name

@@ -24,6 +24,8 @@ PRODUCT_PACKAGES = [
     "reminders",
     "analytics",
     "bookings",
+    "results",
+    "opportunities",
     "workspace",
 ]
 MAX_PRODUCT_FILE_LINES = 600

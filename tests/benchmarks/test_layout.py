@@ -24,6 +24,8 @@ PRODUCT_PACKAGES = [
     "reminders",
     "analytics",
     "bookings",
+    "results",
+    "opportunities",
     "workspace",
 ]
 BENCHMARK_COMMANDS = {
