@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.utils import timezone
 
 from benchmarks.faults import harness as h
@@ -75,17 +76,21 @@ class Drill:
         self.redis.start()
         self.sink.start()
         line = self.channel == "line"
+        # The shop's LINE credentials are encrypted at rest: one throw-away key for this process and
+        # the workers (their SECRET_KEY may differ from this process's).
+        encryption_key = Fernet.generate_key().decode() if line else ""
         self.env = h.process_env(
             broker_url=self.redis.url,
             smtp_port=0 if line else self.sink.port,
             timing=self.timing,
             line_url=self.sink.url if line else "",
+            encryption_key=encryption_key,
         )
         self.tenant = h.create_shop(self.scenario)
         if self.n:
             h.add_customers(self.tenant, self.n)
             if line:
-                h.add_line_contacts(self.tenant)
+                h.add_line_contacts(self.tenant, encryption_key=encryption_key)
             planned = h.plan(self.tenant)
             if planned != self.n:
                 raise RuntimeError(f"planned {planned} reminders, expected {self.n}")
