@@ -379,7 +379,7 @@ def smtp_down(
         else:
             d.sink.start()
         t_up = time.monotonic()
-        log(f"SMTP server back after {t_up - t_down:.0f} s")
+        log(f"{'SMTP server' if channel == 'email' else 'LINE API'} back after {t_up - t_down:.0f} s")
         deadline = t_up + timeout
         while not h.done(d.tid) and time.monotonic() < deadline:
             observe()
@@ -409,6 +409,7 @@ def smtp_down(
             },
             longest_retry_delay_s=round(max((max(v) for v in delays.values()), default=0.0), 1),
             retry_cap_s=timing.retry_cap,
+            outage=outage if channel != "email" else "refuse",
             first_message_after_recovery_s=round(after_up[0] - t_up, 1) if after_up else None,
             drain_after_recovery_s=round(after_up[-1] - t_up, 1) if after_up else None,
             timing=vars(timing),
