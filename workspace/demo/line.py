@@ -19,6 +19,8 @@ import hashlib
 import random
 from datetime import date, datetime, time, timedelta
 
+from django.utils import timezone
+
 from channels.line_events import MESSAGE, LineEvent
 from channels.line_inbound import line_webhook_events_process
 from channels.models import CustomerChannelPreference, LineContact, LineWebhookEvent
@@ -56,6 +58,12 @@ def _user_id(tenant: Tenant, seed: int, n: int) -> str:
 
 def _at(day: date, rng: random.Random) -> datetime:
     return datetime.combine(day, time(rng.randint(8, 21), rng.randint(0, 59)), JST)
+
+
+def _not_later_than_now(at: datetime) -> datetime:
+    # Seeded in the morning, a message "from today at 21:00" would come from the future.
+    now = timezone.now()
+    return at if at <= now else at - timedelta(days=1)
 
 
 def seed_line(*, tenant: Tenant, today: date, seed: int) -> dict[str, int]:
@@ -128,7 +136,7 @@ def seed_line(*, tenant: Tenant, today: date, seed: int) -> dict[str, int]:
             kind=MESSAGE,
             webhook_event_id="demo" + _digest("event", tenant.slug, seed, n)[:26],
             line_type=MESSAGE,
-            occurred_at=_at(today - timedelta(days=rng.randint(0, 2)), rng),
+            occurred_at=_not_later_than_now(_at(today - timedelta(days=rng.randint(0, 2)), rng)),
             is_redelivery=False,
             user_id=user_id,
             message_id=str(int(_digest("message", tenant.slug, seed, n)[:15], 16)),
