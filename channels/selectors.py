@@ -193,3 +193,73 @@ def channel_consents_for_customer(*, tenant_id: int, customer_id: int) -> dict[s
 
 def channel_preference_for_customer(*, tenant_id: int, customer_id: int) -> CustomerChannelPreference | None:
     return CustomerChannelPreference.objects.for_tenant(tenant_id).filter(customer_id=customer_id).first()
+
+
+@dataclass(frozen=True)
+class ChannelStanding:
+    """One channel of one customer, as the Customer 360 shows it."""
+
+    channel: str
+    position: int | None  # 1 = tried first; None: not in the customer's (or shop's) order
+    receivable: bool  # could get a message on it now
+    state: str  # opted_in | opted_out | unknown | following | blocked | not_linked | not_asked |
+    #             refused | has_address | no_address
+    at: object  # datetime of the consent / follow / refusal, or None
+    source: str  # how it was given (e-mail, SMS, postcard); "" otherwise
+
+    @property
+    def label(self) -> str:
+        return MessageChannel(self.channel).label
+
+
+def customer_channel_overview(*, tenant_id: int, customer: Customer) -> dict:
+    """Every channel of one customer: consent state (when, how), place in the channel order, whether
+    it can be received now, and the LINE contact. Channels in order first, the rest after them.
+
+    All reads are scoped to `tenant_id` (a row of another shop never shows, whatever its customer id).
+    """
+    consents = channel_consents_for_customer(tenant_id=tenant_id, customer_id=customer.pk)
+    preference = channel_preference_for_customer(tenant_id=tenant_id, customer_id=customer.pk)
+    shop_order = channel_settings_get(tenant_id=tenant_id).order
+    order = _effective_order(shop_order, preference.channel_order if preference else None)
+    contact = LineContact.objects.for_tenant(tenant_id).filter(customer_id=customer.pk).first()
+    receivable = set(channels_for_customers(tenant_id=tenant_id, customer_ids=[customer.pk])[customer.pk])
+
+    def standing(channel: str) -> ChannelStanding:
+        at, source = None, ""
+        if channel == MessageChannel.EMAIL:
+            state = customer.consent
+            at = customer.opted_out_at if state == Consent.OPTED_OUT else customer.consent_at
+            source = customer.consent_source if state != Consent.UNKNOWN else ""
+        elif channel == MessageChannel.LINE:
+            if contact is None:
+                state = "not_linked"
+            elif contact.following:
+                state, at = "following", contact.followed_at or contact.linked_at
+            else:
+                state, at = "blocked", contact.unfollowed_at
+        elif channel == MessageChannel.SMS:
+            row = consents.get(channel)
+            state = row.status if row else "not_asked"
+            at, source = (row.recorded_at, row.source) if row else (None, "")
+        else:
+            row = consents.get(channel)
+            if row is not None and row.status == ConsentStatus.OPTED_OUT:
+                state, at, source = "refused", row.recorded_at, row.source
+            else:
+                addressable = postcard_addressable(
+                    {"postal_code": customer.postal_code, "address": customer.address}
+                )
+                state = "has_address" if addressable else "no_address"
+        position = order.index(channel) + 1 if channel in order else None
+        return ChannelStanding(channel, position, channel in receivable, state, at, source)
+
+    rows = sorted(
+        (standing(ch) for ch in MessageChannel.values),
+        key=lambda s: (s.position is None, s.position or 0, MessageChannel.values.index(s.channel)),
+    )
+    return {
+        "channel_rows": rows,
+        "channel_own_order": preference is not None,
+        "channel_shop_order": shop_order,
+    }

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from channels import selectors, services
 from channels.forms import ChannelSettingsForm, CustomerChannelsForm
-from channels.line_selectors import line_webhook_url
+from channels.line_selectors import customer_line_contact, line_webhook_url
 from channels.links import SHORT_LINK_TARGETS, read_short_token
 from channels.models import ConsentStatus, MessageChannel
 from crm.tenancy.permissions import tenant_view
@@ -107,7 +107,7 @@ def customer_channels(request, pk: int):
         messages.success(request, _("Channels saved."))
         return redirect("customer_channels", pk=customer.pk)
     receivable = selectors.channels_for_customers(tenant_id=request.tenant.pk, customer_ids=[customer.pk])
-    line = customer.line_contacts.first()
+    line = customer_line_contact(tenant=request.tenant, customer_id=customer.pk)
     return render(
         request,
         "channels/customer_channels.html",

@@ -9,6 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from channels.models import MessageChannel
 from crm.api.filters import IdFilter, UpdatedSinceFilterSet
 from crm.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from crm.tenancy.roles import EDIT_CUSTOMERS, EDIT_RULES
@@ -42,13 +43,14 @@ class ReminderRuleFilter(filters.FilterSet):
 
 class ReminderFilter(UpdatedSinceFilterSet):
     status = filters.MultipleChoiceFilter(choices=ReminderStatus.choices)
+    channel = filters.MultipleChoiceFilter(choices=MessageChannel.choices)
     rule = IdFilter("rule_id")
     customer = IdFilter("customer_id")
     due_date = filters.DateFromToRangeFilter()
 
     class Meta:
         model = Reminder
-        fields = ["updated_since", "status", "rule", "customer", "due_date"]
+        fields = ["updated_since", "status", "channel", "rule", "customer", "due_date"]
 
 
 @extend_schema_view(

@@ -53,6 +53,10 @@ class ReminderRuleSerializer(TenantModelSerializer):
 
 
 class ReminderSerializer(serializers.ModelSerializer):
+    """Read-only: `channel` is the one the dispatcher chose (blank until the reminder is claimed;
+    `postcard` once it is in a print batch); `held_out` is the control group's status (planned, never
+    sent); `opened_at` / `clicked_at` are the first open and first click (null until then)."""
+
     class Meta:
         model = Reminder
         fields = [
@@ -64,9 +68,12 @@ class ReminderSerializer(serializers.ModelSerializer):
             "occasion_date",
             "due_date",
             "status",
+            "channel",
             "reason",
             "attempts",
             "sent_at",
+            "opened_at",
+            "clicked_at",
             "call_task",
             "created_at",
             "updated_at",

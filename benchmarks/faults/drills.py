@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.utils import timezone
 
 from benchmarks.faults import harness as h
@@ -75,17 +76,21 @@ class Drill:
         self.redis.start()
         self.sink.start()
         line = self.channel == "line"
+        # The shop's LINE credentials are encrypted at rest: one throw-away key for this process and
+        # the workers (their SECRET_KEY may differ from this process's).
+        encryption_key = Fernet.generate_key().decode() if line else ""
         self.env = h.process_env(
             broker_url=self.redis.url,
             smtp_port=0 if line else self.sink.port,
             timing=self.timing,
             line_url=self.sink.url if line else "",
+            encryption_key=encryption_key,
         )
         self.tenant = h.create_shop(self.scenario)
         if self.n:
             h.add_customers(self.tenant, self.n)
             if line:
-                h.add_line_contacts(self.tenant)
+                h.add_line_contacts(self.tenant, encryption_key=encryption_key)
             planned = h.plan(self.tenant)
             if planned != self.n:
                 raise RuntimeError(f"planned {planned} reminders, expected {self.n}")
@@ -374,7 +379,7 @@ def smtp_down(
         else:
             d.sink.start()
         t_up = time.monotonic()
-        log(f"SMTP server back after {t_up - t_down:.0f} s")
+        log(f"{'SMTP server' if channel == 'email' else 'LINE API'} back after {t_up - t_down:.0f} s")
         deadline = t_up + timeout
         while not h.done(d.tid) and time.monotonic() < deadline:
             observe()
@@ -404,6 +409,7 @@ def smtp_down(
             },
             longest_retry_delay_s=round(max((max(v) for v in delays.values()), default=0.0), 1),
             retry_cap_s=timing.retry_cap,
+            outage=outage if channel != "email" else "refuse",
             first_message_after_recovery_s=round(after_up[0] - t_up, 1) if after_up else None,
             drain_after_recovery_s=round(after_up[-1] - t_up, 1) if after_up else None,
             timing=vars(timing),

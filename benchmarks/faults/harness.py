@@ -158,20 +158,28 @@ class LineSink:
         return self.fake.status_counts[409]
 
 
-def add_line_contacts(tenant) -> None:
-    """Every customer of the shop follows its LINE account; the shop sends LINE first."""
+def add_line_contacts(tenant, *, encryption_key: str) -> None:
+    """Every customer of the shop follows its LINE account; the shop sends LINE first.
+
+    The credentials are encrypted with `encryption_key`, which the workers get as
+    CHANNELS_ENCRYPTION_KEY (process_env): this process and the workers need not share a SECRET_KEY
+    (without SECRET_KEY in the environment they did not, and every push failed "cannot be decrypted").
+    """
+    from django.test.utils import override_settings
+
     from channels.models import LineContact
     from channels.services import channel_settings_update
     from customers.models import Customer
     from tests.fakes.line_api import line_user_id
 
-    channel_settings_update(
-        tenant=tenant,
-        channel_order="line,email",
-        line_channel_id="1650000000",
-        line_channel_secret="fault-drill-secret",
-        line_access_token=LineSink.TOKEN,
-    )
+    with override_settings(CHANNELS_ENCRYPTION_KEY=encryption_key):
+        channel_settings_update(
+            tenant=tenant,
+            channel_order="line,email",
+            line_channel_id="1650000000",
+            line_channel_secret="fault-drill-secret",
+            line_access_token=LineSink.TOKEN,
+        )
     ids = list(Customer.objects.for_tenant(tenant).values_list("id", flat=True))
     now = timezone.now()
     LineContact.objects.for_tenant(tenant).bulk_create(
@@ -278,10 +286,14 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def process_env(*, broker_url: str, smtp_port: int, timing: Timing, line_url: str = "") -> dict[str, str]:
+def process_env(
+    *, broker_url: str, smtp_port: int, timing: Timing, line_url: str = "", encryption_key: str = ""
+) -> dict[str, str]:
     env = dict(os.environ)
     if line_url:
         env.update(LINE_BACKEND="http", LINE_API_BASE_URL=line_url, LINE_TIMEOUT="5")
+    if encryption_key:
+        env["CHANNELS_ENCRYPTION_KEY"] = encryption_key
     env.update(
         DJANGO_SETTINGS_MODULE="benchmarks.faults.drill_settings",
         DATABASE_URL=_database_url(),

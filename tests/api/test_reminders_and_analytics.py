@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -139,6 +139,71 @@ def test_reminders_cannot_be_written_directly(tenant, api, rules):
     assert (
         api.patch(f"/api/v1/reminders/{reminder.pk}/", {"status": "sent"}, format="json").status_code == 405
     )
+
+
+def test_reminder_shows_its_channel_control_group_and_first_open_and_click(tenant, api, other_api, rules):
+    opened = datetime(2026, 5, 1, 1, 0, tzinfo=UTC)
+    clicked = datetime(2026, 5, 1, 2, 30, 15, tzinfo=UTC)
+    on_line = _reminder(tenant, rules[0][0], status=ReminderStatus.SENT)
+    Reminder.objects.for_tenant(tenant).filter(pk=on_line.pk).update(
+        channel="line", opened_at=opened, clicked_at=clicked
+    )
+    held_out = _reminder(tenant, rules[0][0], status=ReminderStatus.HELD_OUT)
+    planned = _reminder(tenant, rules[0][0])
+    theirs = _reminder(rules[1][0].tenant, rules[1][0], status=ReminderStatus.HELD_OUT)
+
+    one = api.get(f"/api/v1/reminders/{on_line.pk}/").json()
+    control = api.get("/api/v1/reminders/", {"status": "held_out"}).json()["results"]
+    by_line = api.get("/api/v1/reminders/", {"channel": "line"}).json()["results"]
+    other_control = other_api.get("/api/v1/reminders/", {"status": "held_out"}).json()["results"]
+
+    assert one["channel"] == "line"
+    assert one["status"] == "sent"
+    assert one["opened_at"] == "2026-05-01T10:00:00+09:00"  # the shop's time zone, Asia/Tokyo
+    assert one["clicked_at"] == "2026-05-01T11:30:15+09:00"
+    assert [(r["id"], r["status"], r["channel"], r["opened_at"]) for r in control] == [
+        (held_out.pk, "held_out", "", None)
+    ]
+    assert [r["id"] for r in by_line] == [on_line.pk]
+    assert api.get(f"/api/v1/reminders/{planned.pk}/").json()["clicked_at"] is None
+    # The other shop sees only its own control group, never this shop's rows.
+    assert [r["id"] for r in other_control] == [theirs.pk]
+    assert other_api.get(f"/api/v1/reminders/{on_line.pk}/").status_code == 404
+
+
+def test_channel_and_first_open_click_cannot_be_written(tenant, api, rules):
+    reminder = _reminder(tenant, rules[0][0])
+    body = {"channel": "line", "opened_at": "2025-01-01T00:00:00Z", "status": "held_out"}
+
+    assert api.patch(f"/api/v1/reminders/{reminder.pk}/", body, format="json").status_code == 405
+    assert api.put(f"/api/v1/reminders/{reminder.pk}/", body, format="json").status_code == 405
+    row = Reminder.objects.for_tenant(tenant).get(pk=reminder.pk)
+    assert (row.channel, row.opened_at, row.status) == ("", None, ReminderStatus.PENDING)
+
+
+def test_schema_marks_channel_and_first_open_click_read_only_and_lists_held_out(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    reminder = schema["components"]["schemas"]["Reminder"]["properties"]
+
+    for field in ("channel", "opened_at", "clicked_at", "status"):
+        assert reminder[field].get("readOnly") is True, field
+    status_enum = next(
+        s
+        for name, s in schema["components"]["schemas"].items()
+        if name.endswith("StatusEnum") and "held_out" in s.get("enum", [])
+    )
+    assert set(status_enum["enum"]) == {
+        "pending",
+        "queued",
+        "sending",
+        "sent",
+        "failed",
+        "call_task",
+        "skipped",
+        "held_out",
+    }
+    params = {p["name"] for p in schema["paths"]["/api/v1/reminders/"]["get"]["parameters"]}
+    assert {"status", "channel"} <= params
 
 
 # --- analytics ---------------------------------------------------------------------------------------

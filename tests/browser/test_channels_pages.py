@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from channels.models import ChannelConsent
+from channels.models import ChannelConsent, LineContact
 from channels.selectors import line_credentials
+from channels.services import channel_settings_update
 from tests.browser.conftest import login, shot
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, MembershipFactory, TenantFactory, UserFactory
@@ -50,5 +51,38 @@ def test_owner_enters_line_credentials_and_staff_records_sms_consent(page, shop)
     shot(page, "channels_customer")
     consent = ChannelConsent.objects.for_tenant(tenant).get(customer=customer)
     assert (consent.status, consent.source) == ("opted_in", "店頭で同意書に署名")
+    assert page.js_errors == []
+    assert page.csp_violations == []
+
+
+def test_customer_360_shows_the_channels_panel_and_links_to_its_edit_page(page, shop):
+    tenant, customer = shop["tenant"], shop["customer"]
+    channel_settings_update(tenant=tenant, channel_order="line,email,sms")
+    LineContact.objects.create(
+        tenant=tenant, line_user_id="U" + "c" * 32, customer=customer, display_name="たろう"
+    )
+    login(page, "sato@kizuna.test", PASSWORD)
+    page.goto(page.base + f"/customers/{customer.pk}/")
+    page.wait_for_selector("#channels-panel")
+    panel = page.inner_text("#channels-panel")
+    assert "連絡チャネルと同意" in panel and "店舗の標準の優先順" in panel
+    assert page.inner_text("#channels-panel thead").split() == ["#", "チャネル", "配信同意", "現在受信可能"]
+    assert page.inner_text("#channels-panel tr[data-channel='line']").split() == [
+        "1",
+        "LINE",
+        "連携済み・友だち",
+        "受信可",
+    ]
+    shot(page, "customer_360_channels_panel")
+
+    page.click("#customer-channels-link")
+    page.wait_for_selector("#id_channel_order")
+    page.fill("#id_channel_order", "email,line")
+    page.click("button:has-text('保存')")
+    page.wait_for_selector("#receivable")
+    page.goto(page.base + f"/customers/{customer.pk}/")
+    page.wait_for_selector("#channels-panel")
+    assert "この顧客用の優先順" in page.inner_text("#channel-order-source")
+    assert page.inner_text("#channels-panel tr[data-channel='line'] td").strip() == "2"
     assert page.js_errors == []
     assert page.csp_violations == []

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone, translation
 
 from channels.line_selectors import line_webhook_url
-from channels.models import ChannelConsent, ChannelSettings, CustomerChannelPreference
+from channels.models import ChannelConsent, ChannelSettings, CustomerChannelPreference, LineContact
 from channels.selectors import line_credentials
 from crm.models import AuditEvent
 from tests.factories import CustomerFactory
@@ -134,3 +134,23 @@ def test_customer_page_shows_what_can_be_received(owner_client, tenant):
     page = owner_client.get(f"/customers/{customer.pk}/channels/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     receivable = page.split('id="receivable">', 1)[1].split("</strong>", 1)[0]
     assert receivable.count("→") == 1 and "(はがき)" in receivable.split("→")[1]
+
+
+def test_customer_channels_page_never_shows_another_shops_line_contact(owner_client, tenant, other_tenant):
+    """A LINE contact row of another shop naming this customer (as a corrupted import could) is not theirs."""
+    customer = CustomerFactory(tenant=tenant)
+    LineContact.objects.bulk_create(
+        [
+            LineContact(
+                tenant=other_tenant,
+                line_user_id="U" + "d" * 32,
+                customer=customer,
+                followed_at=timezone.now(),
+            )
+        ]
+    )
+
+    page = owner_client.get(f"/customers/{customer.pk}/channels/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    consents = page[page.index('id="consents"') : page.index("</dl>")]
+    assert "Not linked" in consents and "Following the shop's account" not in consents

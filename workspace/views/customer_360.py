@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from bookings.selectors import customer_upcoming_bookings
 from channels.line_views import line_panel_context
+from channels.selectors import customer_channel_overview
 from crm.tenancy.permissions import tenant_view
 from crm.tenancy.roles import EDIT_CUSTOMERS
 from customers import forms
@@ -76,6 +77,7 @@ def _render_360(request, customer, *, status: int = 200, active_tab: str = "log"
             ]
         ),
         **line_panel_context(request, customer),
+        **customer_channel_overview(tenant_id=tenant.pk, customer=customer),
     }
     return render(request, "workspace/customer_360.html", ctx, status=status)
 

@@ -135,12 +135,13 @@ def summary(r: dict) -> str:
             f"recovery after the last kill {r['recovery_after_last_kill_s']} s"
         ),
         "smtp-down": lambda: (
-            f"SMTP down {r['down_s']} s; retry delays {r['retry_delays_s']} (cap {r['retry_cap_s']} s); "
-            f"drained {r['drain_after_recovery_s']} s after recovery"
+            f"{'SMTP server' if r.get('channel', 'email') == 'email' else 'LINE API'} down {r['down_s']} s"
+            f"{' (' + r['outage'] + ')' if r.get('outage') else ''}; retry delays {r['retry_delays_s']} "
+            f"(cap {r['retry_cap_s']} s); drained {r['drain_after_recovery_s']} s after recovery"
         ),
         "double-beat": lambda: (
             f"{r['simulated_minutes']} simulated minutes, beat ticks {r['beat_ticks']}; "
             f"duplicate rows {r['duplicate_rows']}, missing rows {r['missing_rows']}"
         ),
-    }[r["scenario"]]()
+    }["smtp-down" if r["scenario"].endswith("-down") else r["scenario"]]()  # LINE: "line-down"
     return f"{'OK' if ok else 'TARGET MISSED'} — {head}\n{extra}"

@@ -18,6 +18,7 @@ from customers.models import Customer
 from reminders.planner import plan_reminders
 from workspace.demo import DEMO_TENANTS, demo_tenant_with_staff, seed_tenant
 from workspace.demo.bookings import seed_bookings
+from workspace.demo.line import seed_line
 
 
 class Command(BaseCommand):
@@ -117,6 +118,8 @@ class Command(BaseCommand):
                 if not opts["tenants"]:
                     booked = seed_bookings(tenant=tenant, today=today, seed=opts["seed"])
                     self.stdout.write(f"{slug}: capacity and {booked} bookings for the coming week")
+                    line = seed_line(tenant=tenant, today=today, seed=opts["seed"])
+                    self.stdout.write(f"{slug}: " + ", ".join(f"{k} {v}" for k, v in line.items()))
                 if not opts["tenants"]:
                     self.stdout.write(f"{slug}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         elapsed = time.perf_counter() - started
