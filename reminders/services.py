@@ -37,6 +37,8 @@ RULE_FIELDS = [
     "season_day",
     "audience_segment",
     "audience_tag",
+    "holdout_percent",
+    "attribution_days",
 ]
 TEMPLATE_FIELDS = ["name", "language", "subject", "body"]
 UNSUBSCRIBE_SALT = "reminders.unsubscribe"
