@@ -39,7 +39,7 @@ def holdout_bucket_sql(*, pg: bool, tenant: str, rule: str, customer: str, salt:
             f"CAST({tenant} AS text) || ':' || CAST({rule} AS text) || ':' || "
             f"CAST({customer} AS text) || ':' || {salt}"
         )
-        return f"(('x' || substr(md5({key}), 1, 8))::bit(32)::bigint % {HOLDOUT_BUCKETS})"
+        return f"mod(('x' || substr(md5({key}), 1, 8))::bit(32)::bigint, {HOLDOUT_BUCKETS})"
     return f"{SQLITE_FUNCTION}({tenant}, {rule}, {customer}, {salt})"
 
 
