@@ -292,6 +292,19 @@ def reminder_cancel(*, tenant: Tenant, reminder: Reminder) -> Reminder:
     return Reminder.objects.for_tenant(tenant).get(pk=reminder.pk)
 
 
+@transaction.atomic
+def reminder_mark_clicked(*, tenant: Tenant | int, reminder_id: int) -> bool:
+    """Record the first click on one of a reminder's signed links (the booking page opened through
+    it). Later clicks change nothing: one guarded UPDATE, so two clicks at once record one time.
+    Returns whether this was the first click."""
+    now = timezone.now()
+    return bool(
+        Reminder.objects.for_tenant(tenant)
+        .filter(pk=reminder_id, clicked_at__isnull=True)
+        .update(clicked_at=now, updated_at=now)
+    )
+
+
 # --- unsubscribe --------------------------------------------------------------------------------
 def unsubscribe_token(*, tenant_id: int, customer_id: int) -> str:
     return signing.dumps([tenant_id, customer_id], salt=UNSUBSCRIBE_SALT, compress=True)
