@@ -51,7 +51,9 @@ class ReminderRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.tenant = tenant
         # Campaign and personal-message rules are made by their own pages, never here.
-        self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] not in HIDDEN_RULE_KINDS]
+        self.fields["kind"].choices = [
+            c for c in self.fields["kind"].choices if c[0] not in HIDDEN_RULE_KINDS
+        ]
         self.fields["template"].queryset = ReminderTemplate.objects.for_tenant(tenant)
         if self.instance.pk and not self.is_bound:
             self.initial["offsets"] = ",".join(str(s.offset_days) for s in self.instance.steps.all())

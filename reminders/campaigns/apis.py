@@ -121,9 +121,13 @@ class CampaignViewSet(
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, *args, **kwargs):
-        return self._move(lambda c: services.campaign_approve(tenant=self.tenant, campaign=c, by=request.user))
+        return self._move(
+            lambda c: services.campaign_approve(tenant=self.tenant, campaign=c, by=request.user)
+        )
 
-    @extend_schema(summary=_("Cancel a campaign before launch"), request=None, responses={200: CampaignSerializer})
+    @extend_schema(
+        summary=_("Cancel a campaign before launch"), request=None, responses={200: CampaignSerializer}
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
         return self._move(lambda c: services.campaign_cancel(tenant=self.tenant, campaign=c))

@@ -104,7 +104,9 @@ class CampaignForm(forms.Form):
             "segment": data.get("segment") or "",
             "tags": [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()],
             "inspection_in_months": [start, end] if start is not None else None,
-            "last_visit_before": data["last_visit_before"].isoformat() if data.get("last_visit_before") else None,
+            "last_visit_before": data["last_visit_before"].isoformat()
+            if data.get("last_visit_before")
+            else None,
         }
         try:
             data["audience"] = audience_clean(tenant=self.tenant, data=audience)

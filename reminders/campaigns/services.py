@@ -107,9 +107,16 @@ def campaign_create(
         attribution_days=attribution_days,
     )
     campaign = Campaign(
-        tenant=tenant, name=name, rule=rule, audience=clean, scheduled_for=scheduled_for, created_by=created_by
+        tenant=tenant,
+        name=name,
+        rule=rule,
+        audience=clean,
+        scheduled_for=scheduled_for,
+        created_by=created_by,
     )
-    campaign.full_clean()
+    # The one unique field is the new hidden rule (OneToOne; the database enforces it): Django's own
+    # unique check would query campaigns without the tenant.
+    campaign.full_clean(validate_unique=False)
     campaign.save()
     campaign.audience_size = campaign_audience_count(tenant=tenant, campaign=campaign)
     campaign.save(update_fields=["audience_size", "updated_at"])
@@ -147,7 +154,7 @@ def campaign_update(*, tenant: Tenant, campaign: Campaign, data: dict[str, Any])
         campaign.scheduled_for = data["scheduled_for"]
     campaign.status = CampaignStatus.DRAFT
     _drop_approval(campaign)
-    campaign.full_clean()
+    campaign.full_clean(validate_unique=False)
     campaign.audience_size = campaign_audience_count(tenant=tenant, campaign=campaign)
     campaign.save()
     return campaign

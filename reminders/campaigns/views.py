@@ -22,7 +22,9 @@ PAGE_SIZE = 50
 
 @tenant_view()
 def campaign_list(request):
-    page = Paginator(selectors.campaign_list(tenant=request.tenant), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.campaign_list(tenant=request.tenant), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "campaigns/list.html",
@@ -48,7 +50,9 @@ def campaign_edit(request, pk: int | None = None):
                     tenant=request.tenant, created_by=request.user, **form.data_for_service()
                 )
             else:
-                services.campaign_update(tenant=request.tenant, campaign=campaign, data=form.data_for_service())
+                services.campaign_update(
+                    tenant=request.tenant, campaign=campaign, data=form.data_for_service()
+                )
         except (ValidationError, ApplicationError) as exc:
             form.add_error(None, exc.message if isinstance(exc, ApplicationError) else exc)
         else:
@@ -101,7 +105,9 @@ def campaign_submit(request, pk: int):
     def submit(campaign):
         campaign = services.campaign_submit(tenant=request.tenant, campaign=campaign)
         if campaign.status == CampaignStatus.AWAITING_APPROVAL:
-            messages.info(request, _("The audience is above the shop's threshold: an owner or manager must approve."))
+            messages.info(
+                request, _("The audience is above the shop's threshold: an owner or manager must approve.")
+            )
 
     return _act(request, pk, submit, _("Campaign submitted."))
 
@@ -131,7 +137,9 @@ def campaign_cancel(request, pk: int):
 @tenant_view(read=DRAFT_CAMPAIGNS, write=APPROVE_CAMPAIGNS)
 def campaign_settings(request):
     current = selectors.campaign_settings_get(tenant=request.tenant)
-    form = CampaignSettingsForm(request.POST or None, instance=selectors.campaign_settings_get(tenant=request.tenant))
+    form = CampaignSettingsForm(
+        request.POST or None, instance=selectors.campaign_settings_get(tenant=request.tenant)
+    )
     if request.method == "POST" and form.is_valid():
         services.campaign_settings_update(
             tenant=request.tenant, approval_threshold=form.cleaned_data["approval_threshold"]

@@ -149,7 +149,10 @@ def test_rules_and_campaign_rules_of_one_customer_are_drawn_independently(tenant
         tenant=tenant, name="x", kind="birthday", template=rules["birthday"].template, holdout_percent=50
     )
     draws = [
-        (is_held_out(tenant.pk, rules["birthday"].pk, c, "s", 50), is_held_out(tenant.pk, other.pk, c, "s", 50))
+        (
+            is_held_out(tenant.pk, rules["birthday"].pk, c, "s", 50),
+            is_held_out(tenant.pk, other.pk, c, "s", 50),
+        )
         for c in range(1, 401)
     ]
     assert sum(1 for a, b in draws if a != b) > 100
@@ -177,14 +180,17 @@ def _customer(tenant, group, follower):
     if group == "line":
         return follower(tenant, **common)
     if group == "email":
-        return CustomerFactory(tenant=tenant, **{**common, "consent": "opted_in", "consent_at": timezone.now()})
+        return CustomerFactory(
+            tenant=tenant, **{**common, "consent": "opted_in", "consent_at": timezone.now()}
+        )
     if group == "sms":
         c = CustomerFactory(tenant=tenant, **{**common, "phone": "080-1234-5678"})
         channel_consent_set(tenant=tenant, customer=c, channel="sms", status="opted_in", source="form")
         return c
     if group == "postcard":
         return CustomerFactory(
-            tenant=tenant, **{**common, "postal_code": "150-0001", "prefecture": "東京都", "address": "渋谷区1-1"}
+            tenant=tenant,
+            **{**common, "postal_code": "150-0001", "prefecture": "東京都", "address": "渋谷区1-1"},
         )
     return CustomerFactory(tenant=tenant, **{**common, "email": ""})
 
@@ -223,7 +229,9 @@ def test_held_out_customers_receive_nothing_on_any_channel(
     reminders_sweep_stuck(now=IN_WINDOW + timedelta(hours=6))
     # What the next print batch would print (building one renders the PDF, which needs the IPAex fonts).
     cards = set(
-        postcard_candidates(tenant=tenant, due_until=on + timedelta(days=60)).values_list("customer_id", flat=True)
+        postcard_candidates(tenant=tenant, due_until=on + timedelta(days=60)).values_list(
+            "customer_id", flat=True
+        )
     )
 
     by_customer = dict(Reminder.objects.for_tenant(tenant).values_list("customer_id", "status"))
