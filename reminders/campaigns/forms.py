@@ -74,7 +74,7 @@ class CampaignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.fields["template"].queryset = ReminderTemplate.objects.for_tenant(tenant)
-        self.fields["segment"].choices = [("", _("Any segment"))] + segment_choices()
+        self.fields["segment"].choices = [("", _("Any segment")), *segment_choices()]
 
     @staticmethod
     def initial_for(campaign: Campaign) -> dict:

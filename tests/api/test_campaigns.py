@@ -21,8 +21,15 @@ def shop(tenant):
     rules = reminder_defaults_create(tenant=tenant)
     tag = Tag.objects.create(tenant=tenant, name="vip")
     people = [
-        CustomerFactory(tenant=tenant, family_name="顧客", given_name=f"{i:03d}", family_name_kana="コキャク",
-                        given_name_kana=f"{i:03d}", consent="opted_in", consent_at=timezone.now())
+        CustomerFactory(
+            tenant=tenant,
+            family_name="顧客",
+            given_name=f"{i:03d}",
+            family_name_kana="コキャク",
+            given_name_kana=f"{i:03d}",
+            consent="opted_in",
+            consent_at=timezone.now(),
+        )
         for i in range(52)
     ]
     CustomerTag.objects.bulk_create([CustomerTag(tenant=tenant, customer=c, tag=tag) for c in people])
@@ -97,9 +104,11 @@ def test_preview_pages_the_audience_by_fifty(read_api, tenant, shop):
     second = read_api.get(f"/api/v1/campaigns/{campaign.pk}/preview/", {"page": 2}).json()
     beyond = read_api.get(f"/api/v1/campaigns/{campaign.pk}/preview/", {"page": 9}).json()
 
-    assert (first["audience_size"], first["page"], first["next_page"], len(first["customers"])) == (52, 1, 2, 50)
+    assert (first["audience_size"], first["page"], first["next_page"]) == (52, 1, 2)
+    assert len(first["customers"]) == 50
     assert first["customers"][0] == {"id": people[0].pk, "name": "顧客 000"}
-    assert [c["id"] for c in second["customers"]] == [people[50].pk, people[51].pk] and second["next_page"] is None
+    assert [c["id"] for c in second["customers"]] == [people[50].pk, people[51].pk]
+    assert second["next_page"] is None
     assert beyond["customers"] == []
 
 
@@ -141,7 +150,11 @@ def test_viewer_reads_but_cannot_draft(viewer_api, tenant, shop):
 def test_another_shops_campaign_is_404_everywhere_and_unchanged(other_api, other_owner_api, tenant, shop):
     template, _people = shop
     campaign = services.campaign_create(
-        tenant=tenant, name="ours", audience={"tags": ["vip"]}, scheduled_for=timezone.now(), template=template
+        tenant=tenant,
+        name="ours",
+        audience={"tags": ["vip"]},
+        scheduled_for=timezone.now(),
+        template=template,
     )
     for client in (other_api, other_owner_api):
         assert client.get("/api/v1/campaigns/").json()["results"] == []
@@ -149,7 +162,8 @@ def test_another_shops_campaign_is_404_everywhere_and_unchanged(other_api, other
         assert client.get(f"/api/v1/campaigns/{campaign.pk}/preview/").status_code == 404
         for action in ("submit", "approve", "cancel"):
             assert client.post(f"/api/v1/campaigns/{campaign.pk}/{action}/").status_code in (403, 404)
-    assert other_owner_api.post(f"/api/v1/campaigns/{campaign.pk}/approve/").status_code == 404
+    approve = other_owner_api.post(f"/api/v1/campaigns/{campaign.pk}/approve/")
+    assert approve.status_code == 404
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.DRAFT
     assert ReminderRule.objects.for_tenant(tenant).get(pk=campaign.rule_id).is_active

@@ -67,7 +67,7 @@ def _race(n: int, work) -> list:
             value = work()
             with lock:
                 results.append(value)
-        except Exception as exc:  # noqa: BLE001 -- reported by the assertion below
+        except Exception as exc:  # reported by the assertion below
             with lock:
                 errors.append(exc)
         finally:

@@ -250,7 +250,7 @@ def test_campaign_rows_are_dispatched_and_unreachable_customers_are_skipped_not_
     campaign = services.campaign_submit(tenant=tenant, campaign=_draft(tenant, rules))
     services.campaign_launch(tenant=tenant, campaign=campaign, now=SEND_AT)
 
-    queued, claimed = reminders_claim_due(now=SEND_AT)
+    _queued, claimed = reminders_claim_due(now=SEND_AT)
 
     assert claimed == 2
     rows = {
