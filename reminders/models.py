@@ -384,7 +384,10 @@ class Campaign(TenantOwned):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-scheduled_for", "-id"]
-        indexes = [models.Index(fields=["status", "scheduled_for"], name="campaign_status_due")]
+        # The launch task looks for due scheduled campaigns shop by shop (row-level security).
+        indexes = [
+            models.Index(fields=["tenant", "status", "scheduled_for"], name="campaign_tenant_status_due")
+        ]
 
     def __str__(self):
         return self.name
