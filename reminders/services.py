@@ -26,6 +26,7 @@ from reminders.models import (
     ReminderStep,
     ReminderTemplate,
     RuleKind,
+    new_holdout_salt,
 )
 
 RULE_FIELDS = [
@@ -116,6 +117,18 @@ def reminder_rule_update(
     if offsets is not None or rule.kind == RuleKind.SEASONAL:
         current = list(rule.steps.values_list("offset_days", flat=True))
         _set_steps(tenant=tenant, rule=rule, offsets=offsets if offsets is not None else current)
+    return rule
+
+
+@transaction.atomic
+def reminder_rule_redraw_holdout(*, tenant: Tenant, rule: ReminderRule) -> ReminderRule:
+    """Draw the rule's control group anew (a new salt for reminders.holdout). Only rows planned from now on
+    follow the new draw; planned ones keep their status, so a comparison already running is not mixed up
+    silently. An explicit action only: editing the rule never changes the salt."""
+    if rule.tenant_id != tenant.pk:
+        raise ApplicationError(_("Rule not found."))
+    rule.holdout_salt = new_holdout_salt()
+    rule.save(update_fields=["holdout_salt"])
     return rule
 
 

@@ -319,3 +319,28 @@ def test_the_queue_shows_held_out_reminders_with_their_badge_and_filter(staff_cl
     assert "Heldout" in page and "Treated" not in page
     # the dashboard speaks Japanese by default
     assert '<span class="badge text-bg-info">対照群（送信しません）</span>' in page
+
+
+def test_manager_redraws_the_control_group_explicitly_and_only_that_changes_the_salt(
+    manager_client, staff_client, other_client, tenant, a_rule
+):
+    a_rule.holdout_percent = 10
+    a_rule.save()
+    salt = a_rule.holdout_salt
+    url = reverse("reminders:rule_redraw_holdout", args=[a_rule.pk])
+    # saving the rule form keeps the salt
+    manager_client.post(
+        reverse("reminders:rule_edit", args=[a_rule.pk]), _rule_post(a_rule, holdout_percent=10)
+    )
+    a_rule.refresh_from_db()
+    assert a_rule.holdout_salt == salt
+
+    assert staff_client.post(url).status_code == 403
+    assert other_client.post(url).status_code == 404
+    assert manager_client.get(url).status_code == 405
+    a_rule.refresh_from_db()
+    assert a_rule.holdout_salt == salt
+
+    assert manager_client.post(url).status_code == 302
+    a_rule.refresh_from_db()
+    assert a_rule.holdout_salt != salt and len(a_rule.holdout_salt) == 16
