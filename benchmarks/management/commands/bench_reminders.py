@@ -166,8 +166,8 @@ class Command(BaseCommand):
             c.execute(
                 "INSERT INTO reminders_reminderrule (tenant_id, name, kind, template_id, is_active, "
                 "season_months, "
-                "season_day, audience_segment, audience_tag, allowed_channels, holdout_percent, holdout_salt, "
-                "attribution_days, created_at) "
+                "season_day, audience_segment, audience_tag, allowed_channels, holdout_percent, "
+                "holdout_salt, attribution_days, created_at) "
                 "SELECT t.id, x.name, x.kind, tt.id, x.is_active, x.season_months, x.season_day, "
                 "x.audience_segment, x.audience_tag, x.allowed_channels, x.holdout_percent, "
                 # each rule its own salt, as new_holdout_salt() gives it
