@@ -49,7 +49,7 @@ def audience_clean(*, tenant: Tenant, data: Any) -> dict:
     clean: dict = {}
     segment = data.get("segment") or ""
     if segment:
-        if segment not in {code for code, _label in segment_choices()}:
+        if not isinstance(segment, str) or segment not in {code for code, _label in segment_choices()}:
             raise ValidationError(_("Unknown segment: %(segment)s") % {"segment": segment})
         clean["segment"] = segment
     tags = data.get("tags") or []
@@ -80,7 +80,9 @@ def audience_clean(*, tenant: Tenant, data: Any) -> dict:
     before = data.get("last_visit_before")
     if before:
         try:
-            day = before if isinstance(before, date) else date.fromisoformat(str(before))
+            if not isinstance(before, str | date):
+                raise ValueError(before)
+            day = before if isinstance(before, date) else date.fromisoformat(before)
         except ValueError as exc:
             raise ValidationError(_("Last visit before: enter a date as YYYY-MM-DD.")) from exc
         clean["last_visit_before"] = day.isoformat()

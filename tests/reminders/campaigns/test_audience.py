@@ -95,6 +95,10 @@ def test_segment_from_the_registry(tenant, shop):
     [
         ({"colour": "red"}, "Unknown audience fields: colour"),
         ({"segment": "nope"}, "Unknown segment: nope"),
+        ({"segment": ["at_risk"]}, "Unknown segment"),
+        ({"last_visit_before": 20260101}, "Last visit before: enter a date as YYYY-MM-DD."),
+        ({"inspection_in_months": [True, 2]}, "車検 months"),
+        ({"tags": [3]}, "Tags must be a list of tag names."),
         ({"tags": ["missing"]}, "Unknown tags: missing"),
         ({"tags": "vip"}, "Tags must be a list of tag names."),
         ({"inspection_in_months": [4, 2]}, "車検 months"),
