@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from channels.models import MessageChannel, parse_channel_order
 from crm.common.errors import ApplicationError
 from crm.tenancy.permissions import tenant_view
 from crm.tenancy.roles import APPROVE_CAMPAIGNS, DRAFT_CAMPAIGNS
@@ -83,7 +84,9 @@ def campaign_detail(request, pk: int):
             "editable": campaign.status in services.EDITABLE,
             "can_draft": membership.has_role(DRAFT_CAMPAIGNS),
             "can_approve": membership.has_role(APPROVE_CAMPAIGNS),
-            "statuses": CampaignStatus,
+            "channel_labels": [
+                MessageChannel(c).label for c in parse_channel_order(campaign.rule.allowed_channels)
+            ],
         },
     )
 

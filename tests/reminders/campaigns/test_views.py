@@ -90,6 +90,8 @@ def test_staff_drafts_a_campaign_with_the_audience_builder(staff_client, staff, 
         55,
         staff,
     )
+    detail = staff_client.get(response["Location"]).content.decode()
+    assert "メール, LINE" in detail
     assert (campaign.rule.allowed_channels, campaign.rule.holdout_percent, campaign.rule.kind) == (
         "email,line",
         10,
@@ -123,6 +125,7 @@ def test_the_preview_shows_the_size_and_fifty_customers_a_page(viewer_client, ca
     second = viewer_client.get(reverse("campaigns:detail", args=[campaign.pk]), {"page": 2}).content.decode()
 
     assert '<span class="fs-4 fw-semibold" id="audience-size">55</span>' in first
+    assert "すべてのチャネル" in first and "対照群" in first and "10 %" in first
     assert "顧客 000" in first and "顧客 049" in first and "顧客 050" not in first
     assert "顧客 050" in second and "顧客 054" in second and "顧客 049" not in second
 
