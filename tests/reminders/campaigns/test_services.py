@@ -271,3 +271,23 @@ def test_another_shops_template_is_refused(tenant, other_tenant, rules):
     with pytest.raises(ApplicationError):
         services.campaign_create(tenant=tenant, name="x", audience={}, scheduled_for=SEND_AT, template=theirs)
     assert not Campaign.objects.for_tenant(tenant).exists()
+
+
+def test_held_out_campaign_rows_are_never_claimed(tenant, rules, vip):
+    people = _vips(tenant, vip, 40)
+    campaign = services.campaign_submit(
+        tenant=tenant, campaign=_draft(tenant, rules, threshold=1000, holdout=50)
+    )
+    services.campaign_launch(tenant=tenant, campaign=campaign, now=SEND_AT)
+    rule = campaign.rule
+    held = {c.pk for c in people if is_held_out(tenant.pk, rule.pk, c.pk, rule.holdout_salt, 50)}
+    assert 0 < len(held) < 40
+
+    _queued, claimed = reminders_claim_due(now=SEND_AT)
+
+    assert claimed == 40 - len(held)
+    statuses = dict(
+        Reminder.objects.for_tenant(tenant).filter(rule_id=rule.pk).values_list("customer_id", "status")
+    )
+    assert {c for c, s in statuses.items() if s == "held_out"} == held
+    assert {s for c, s in statuses.items() if c not in held} == {"queued"}
