@@ -34,6 +34,7 @@ from crm.tenancy.rls import set_db_tenant, tenant_context
 from customers.models import ServiceKind
 from reminders.links import booking_token_read
 from reminders.models import Reminder, RuleKind
+from reminders.services import reminder_mark_clicked
 
 # The occasion a reminder is about → the work it books.
 RULE_KIND_SERVICE = {
@@ -122,6 +123,9 @@ def _book_from_reminder(request, token: str, tenant_id: int, reminder_id: int):
     )
     if reminder is None or reminder.customer.erased_at is not None:
         raise Http404
+    if reminder.clicked_at is None:
+        # The funnel's "clicked" step: the first time the customer opened the link of this reminder.
+        reminder_mark_clicked(tenant=tenant, reminder_id=reminder.pk)
     customer = reminder.customer
     with translation.override(customer.language):
         already = (

@@ -19,6 +19,7 @@ from customers.apis import (
 )
 from interactions.apis import CallTaskViewSet, DealViewSet, InteractionViewSet
 from reminders.apis import ReminderRuleViewSet, ReminderTemplateViewSet, ReminderViewSet
+from reminders.campaigns.apis import CampaignViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -35,6 +36,7 @@ router.register("imports", ImportViewSet, basename="import")
 router.register("reminder-rules", ReminderRuleViewSet, basename="reminder-rule")
 router.register("reminder-templates", ReminderTemplateViewSet, basename="reminder-template")
 router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("analytics/rfm", analytics_apis.CustomerRFMViewSet, basename="analytics-rfm")
 router.register("bookings", BookingViewSet, basename="booking")
 router.register("booking-slots", BookingSlotViewSet, basename="booking-slot")

@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reminders.tasks.sweep_stuck_reminders",
         "schedule": timedelta(minutes=5),
     },
+    "launch-due-campaigns": {
+        "task": "reminders.tasks.launch_due_campaigns",
+        "schedule": timedelta(minutes=1),
+    },
     "build-print-batches-monthly": {
         "task": "reminders.tasks.build_print_batches",
         "schedule": crontab(day_of_month=1, hour=6, minute=0),

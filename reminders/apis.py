@@ -14,7 +14,15 @@ from crm.api.filters import IdFilter, UpdatedSinceFilterSet
 from crm.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from crm.tenancy.roles import EDIT_CUSTOMERS, EDIT_RULES
 from reminders import services
-from reminders.models import Language, Reminder, ReminderRule, ReminderStatus, ReminderTemplate, RuleKind
+from reminders.models import (
+    HIDDEN_RULE_KINDS,
+    Language,
+    Reminder,
+    ReminderRule,
+    ReminderStatus,
+    ReminderTemplate,
+    RuleKind,
+)
 from reminders.serializers import ReminderRuleSerializer, ReminderSerializer, ReminderTemplateSerializer
 
 
@@ -90,7 +98,8 @@ class ReminderRuleViewSet(TenantModelViewSet):
     export_filename = "reminder_rules.csv"
 
     def scope_queryset(self, queryset):
-        return queryset.prefetch_related("steps")
+        # The hidden rules behind campaigns and personal messages are not the shop's rules.
+        return queryset.exclude(kind__in=HIDDEN_RULE_KINDS).prefetch_related("steps")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -26,11 +26,12 @@ from crm.models import Tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Consent, Customer
 from interactions.models import CallTask
-from reminders.models import TRANSACTIONAL_KINDS, Reminder, ReminderRule, ReminderStatus
+from reminders.models import TRANSACTIONAL_KINDS, Reminder, ReminderRule, ReminderStatus, RuleKind
 from reminders.timing import queued_lease_seconds, sending_lease_seconds
 
 # Rows per claim transaction; send tasks then get SEND_BATCH_SIZE ids each (reminders.tasks).
 DISPATCH_BATCH_SIZE = 500
+NO_CHANNEL = "no channel reaches the customer"
 
 Enqueue = Callable[[list[tuple[int, int]]], None]
 
@@ -140,25 +141,24 @@ def reminders_claim_tenant(
         receivable = channels_for_customers(
             tenant_id=tenant_id, customer_ids={r.customer_id for r in claimed}
         )
-        transactional = set(
+        rule_rows = list(
             ReminderRule.objects.for_tenant(tenant_id)
-            .filter(pk__in={r.rule_id for r in claimed}, kind__in=TRANSACTIONAL_KINDS)
-            .values_list("id", flat=True)
+            .filter(pk__in={r.rule_id for r in claimed})
+            .values_list("id", "allowed_channels", "kind")
         )
+        transactional = {rule_id for rule_id, _value, kind in rule_rows if kind in TRANSACTIONAL_KINDS}
         with_email = set(
             Customer.objects.for_tenant(tenant_id)
             .filter(pk__in={r.customer_id for r in claimed if r.rule_id in transactional})
             .exclude(email="")
             .values_list("id", flat=True)
         )
-        allowed = {
-            rule_id: parse_channel_order(value) or None
-            for rule_id, value in ReminderRule.objects.for_tenant(tenant_id)
-            .filter(pk__in={r.rule_id for r in claimed})
-            .values_list("id", "allowed_channels")
-        }
+        allowed = {rule_id: parse_channel_order(value) or None for rule_id, value, _kind in rule_rows}
+        # A campaign goes to many customers at once: one nobody can reach is skipped, not a call task.
+        campaign_rules = {rule_id for rule_id, _value, kind in rule_rows if kind == RuleKind.CAMPAIGN}
         by_channel: dict[str, list[int]] = defaultdict(list)
         unreachable = []
+        unreachable_campaign = []
         for r in claimed:
             if r.rule_id in transactional:
                 # About the customer's own booking, not advertising: no opt-in, an address is enough.
@@ -166,7 +166,7 @@ def reminders_claim_tenant(
             else:
                 channel = choose_channel(receivable[r.customer_id], allowed.get(r.rule_id))
             if channel is None:
-                unreachable.append(r)
+                (unreachable_campaign if r.rule_id in campaign_rules else unreachable).append(r)
             else:
                 by_channel[channel].append(r.pk)
         for channel, pks in by_channel.items():
@@ -175,6 +175,10 @@ def reminders_claim_tenant(
                 status=ReminderStatus.QUEUED, channel=channel, queued_at=now, updated_at=now
             )
         reminders_to_call_tasks(tenant_id, unreachable, expected=ReminderStatus.PENDING)
+        if unreachable_campaign:
+            Reminder.objects.for_tenant(tenant_id).filter(
+                pk__in=[r.pk for r in unreachable_campaign], status=ReminderStatus.PENDING
+            ).update(status=ReminderStatus.SKIPPED, reason=NO_CHANNEL, updated_at=now)
         queued = [
             (tenant_id, pk)
             for channel, pks in by_channel.items()

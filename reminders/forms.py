@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from reminders.models import ReminderRule, ReminderTemplate, RuleKind
+from reminders.models import HIDDEN_RULE_KINDS, ReminderRule, ReminderTemplate, RuleKind
 from reminders.templating import ALLOWED_FIELDS
 
 
@@ -34,11 +34,26 @@ class ReminderRuleForm(forms.ModelForm):
             "season_day",
             "audience_segment",
             "audience_tag",
+            "holdout_percent",
+            "attribution_days",
         ]
+        help_texts = {
+            "holdout_percent": _(
+                "This share of eligible customers is planned but sent nothing (control group), so the "
+                "results can show what the reminders changed. 10 % is a good start; 0 = no control group."
+            ),
+            "attribution_days": _(
+                "A service or purchase within this many days after the due date counts as a visit."
+            ),
+        }
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.tenant = tenant
+        # Campaign and personal-message rules are made by their own pages, never here.
+        self.fields["kind"].choices = [
+            c for c in self.fields["kind"].choices if c[0] not in HIDDEN_RULE_KINDS
+        ]
         self.fields["template"].queryset = ReminderTemplate.objects.for_tenant(tenant)
         if self.instance.pk and not self.is_bound:
             self.initial["offsets"] = ",".join(str(s.offset_days) for s in self.instance.steps.all())

@@ -373,6 +373,9 @@ class Campaign(TenantOwned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    # The audience size the approver saw; a launch finding the audience grown past it by more than
+    # reminders.campaigns.REAPPROVAL_GROWTH sends the campaign back for approval.
+    approved_size = models.PositiveIntegerField(_("approved audience size"), null=True, blank=True)
     launched_at = models.DateTimeField(_("launched at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -381,7 +384,33 @@ class Campaign(TenantOwned):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-scheduled_for", "-id"]
-        indexes = [models.Index(fields=["status", "scheduled_for"], name="campaign_status_due")]
+        # The launch task looks for due scheduled campaigns shop by shop (row-level security).
+        indexes = [
+            models.Index(fields=["tenant", "status", "scheduled_for"], name="campaign_tenant_status_due")
+        ]
 
     def __str__(self):
         return self.name
+
+
+DEFAULT_APPROVAL_THRESHOLD = 200
+
+
+class CampaignSettings(TenantOwned):
+    """A shop's campaign rules: a campaign to more customers than the threshold needs an owner's or
+    manager's approval before it is sent (one row per shop, made on first use)."""
+
+    approval_threshold = models.PositiveIntegerField(
+        _("approval needed above (customers)"),
+        default=DEFAULT_APPROVAL_THRESHOLD,
+        help_text=_("A campaign to more customers than this needs an owner or manager to approve it."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign settings")
+        verbose_name_plural = _("campaign settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="campaignsettings_one_per_tenant")]
+
+    def __str__(self):
+        return f"{self.tenant_id}: {self.approval_threshold}"

@@ -26,6 +26,7 @@ from crm.models import Tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import ServiceKind, VehicleStatus
 from reminders.audience import segment_sql
+from reminders.holdout import holdout_status_sql
 from reminders.models import ReminderRule, ReminderStatus, RuleKind
 
 LOOKBACK_DAYS = 3
@@ -222,6 +223,7 @@ def _plan_statement(on: date) -> tuple[str, dict]:
         "end": on + timedelta(days=HORIZON_DAYS),
         "now": timezone.now(),
         "pending": ReminderStatus.PENDING,
+        "held_out": ReminderStatus.HELD_OUT,
     }
     if not q.pg:
         params["start"], params["end"] = params["start"].isoformat(), params["end"].isoformat()
@@ -229,12 +231,23 @@ def _plan_statement(on: date) -> tuple[str, dict]:
     union = " UNION ALL ".join(
         f"SELECT * FROM ({select}) k{i}" for i, select in enumerate(_selects(q).values())
     )
+    # The rule's control group (reminders.holdout): the same customer is held out of every step.
+    status = holdout_status_sql(
+        pg=q.pg,
+        tenant="x.tenant_id",
+        rule="x.rule_id",
+        customer="x.customer_id",
+        salt="hr.holdout_salt",
+        percent="hr.holdout_percent",
+        held_out="%(held_out)s",
+        pending="%(pending)s",
+    )
     sql = (
         "INSERT INTO reminders_reminder (tenant_id, rule_id, step, customer_id, vehicle_id, occasion_date, "
         "due_date, status, reason, attempts, created_at, updated_at) "
         "SELECT x.tenant_id, x.rule_id, x.step, x.customer_id, x.vehicle_id, x.occasion, x.due, "
-        "%(pending)s, '', 0, %(now)s, %(now)s "
-        f"FROM ({union}) x "
+        f"{status}, '', 0, %(now)s, %(now)s "
+        f"FROM ({union}) x JOIN reminders_reminderrule hr ON hr.id = x.rule_id "
         f"WHERE x.due BETWEEN {start} AND {end} "
         # An erased customer (APPI) is never contacted again, not even by a call task.
         "AND NOT EXISTS (SELECT 1 FROM customers_customer ec WHERE ec.id = x.customer_id "

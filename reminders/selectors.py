@@ -15,7 +15,7 @@ from crm.models import Tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
-from reminders.models import Reminder, ReminderRule, ReminderStatus, ReminderTemplate
+from reminders.models import HIDDEN_RULE_KINDS, Reminder, ReminderRule, ReminderStatus, ReminderTemplate
 from reminders.services import unsubscribe_token_read
 
 OUTBOX_HEADER = "X-Kizuna-Tenant"
@@ -32,12 +32,18 @@ def unsubscribe_customer(*, token: str) -> Customer | None:
         return Customer.objects.for_tenant(tenant_id).filter(pk=customer_id).first()
 
 
+def shop_rules(*, tenant: Tenant) -> QuerySet[ReminderRule]:
+    """The shop's own rules: not the hidden ones behind campaigns and personal messages."""
+    return ReminderRule.objects.for_tenant(tenant).exclude(kind__in=HIDDEN_RULE_KINDS)
+
+
 def rule_list(*, tenant: Tenant) -> QuerySet[ReminderRule]:
-    return ReminderRule.objects.for_tenant(tenant).select_related("template").prefetch_related("steps")
+    return shop_rules(tenant=tenant).select_related("template").prefetch_related("steps")
 
 
 def rule_get(*, tenant: Tenant, pk: int) -> ReminderRule:
-    return get_object_or_404(ReminderRule.objects.for_tenant(tenant), pk=pk)
+    """A shop rule (a campaign's hidden rule is a 404 here: it is edited with its campaign)."""
+    return get_object_or_404(shop_rules(tenant=tenant), pk=pk)
 
 
 def template_list(*, tenant: Tenant) -> QuerySet[ReminderTemplate]:

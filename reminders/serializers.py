@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from crm.api.fields import TenantRelatedField
 from crm.api.serializers import TenantModelSerializer
-from reminders.models import Reminder, ReminderRule, ReminderTemplate
+from reminders.models import HIDDEN_RULE_KINDS, Reminder, ReminderRule, ReminderTemplate
 
 
 class ReminderTemplateSerializer(TenantModelSerializer):
@@ -46,10 +46,18 @@ class ReminderRuleSerializer(TenantModelSerializer):
             "season_day",
             "audience_segment",
             "audience_tag",
+            "holdout_percent",
+            "attribution_days",
             "offsets",
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+
+    def validate_kind(self, value):
+        # Campaign and personal-message rules belong to their campaign or message (own endpoints).
+        if value in HIDDEN_RULE_KINDS:
+            raise serializers.ValidationError(_("This kind of rule cannot be created here."))
+        return value
 
 
 class ReminderSerializer(serializers.ModelSerializer):

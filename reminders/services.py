@@ -26,6 +26,7 @@ from reminders.models import (
     ReminderStep,
     ReminderTemplate,
     RuleKind,
+    new_holdout_salt,
 )
 
 RULE_FIELDS = [
@@ -37,6 +38,8 @@ RULE_FIELDS = [
     "season_day",
     "audience_segment",
     "audience_tag",
+    "holdout_percent",
+    "attribution_days",
 ]
 TEMPLATE_FIELDS = ["name", "language", "subject", "body"]
 UNSUBSCRIBE_SALT = "reminders.unsubscribe"
@@ -114,6 +117,18 @@ def reminder_rule_update(
     if offsets is not None or rule.kind == RuleKind.SEASONAL:
         current = list(rule.steps.values_list("offset_days", flat=True))
         _set_steps(tenant=tenant, rule=rule, offsets=offsets if offsets is not None else current)
+    return rule
+
+
+@transaction.atomic
+def reminder_rule_redraw_holdout(*, tenant: Tenant, rule: ReminderRule) -> ReminderRule:
+    """Draw the rule's control group anew (a new salt for reminders.holdout). Only rows planned from now on
+    follow the new draw; planned ones keep their status, so a comparison already running is not mixed up
+    silently. An explicit action only: editing the rule never changes the salt."""
+    if rule.tenant_id != tenant.pk:
+        raise ApplicationError(_("Rule not found."))
+    rule.holdout_salt = new_holdout_salt()
+    rule.save(update_fields=["holdout_salt"])
     return rule
 
 
@@ -288,6 +303,19 @@ def reminder_cancel(*, tenant: Tenant, reminder: Reminder) -> Reminder:
     if not moved:
         raise ReminderNotCancellable(_("Only planned or queued reminders can be cancelled."))
     return Reminder.objects.for_tenant(tenant).get(pk=reminder.pk)
+
+
+@transaction.atomic
+def reminder_mark_clicked(*, tenant: Tenant | int, reminder_id: int) -> bool:
+    """Record the first click on one of a reminder's signed links (the booking page opened through
+    it). Later clicks change nothing: one guarded UPDATE, so two clicks at once record one time.
+    Returns whether this was the first click."""
+    now = timezone.now()
+    return bool(
+        Reminder.objects.for_tenant(tenant)
+        .filter(pk=reminder_id, clicked_at__isnull=True)
+        .update(clicked_at=now, updated_at=now)
+    )
 
 
 # --- unsubscribe --------------------------------------------------------------------------------

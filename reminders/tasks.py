@@ -19,6 +19,7 @@ from django.conf import settings
 
 from crm.tenancy.rls import tenant_task
 from reminders import dispatch, planner, sending
+from reminders.campaigns import services as campaign_services
 from reminders.postcards import services as postcard_services
 
 
@@ -100,3 +101,9 @@ send_reminder.multi_transaction = True
 def build_print_batches() -> dict[str, int]:
     """Monthly: a print batch of postcards for every shop that has some (beat: 1st of the month)."""
     return postcard_services.print_batches_build_all()
+
+
+@shared_task(name="reminders.tasks.launch_due_campaigns")
+def launch_due_campaigns() -> int:
+    """Every few minutes: write the reminders of scheduled campaigns whose time has come (idempotent)."""
+    return campaign_services.campaigns_launch_due()

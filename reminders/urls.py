@@ -10,6 +10,7 @@ urlpatterns = [
     path("rules/", views.rule_list, name="rules"),
     path("rules/new/", views.rule_edit, name="rule_create"),
     path("rules/<int:pk>/", views.rule_edit, name="rule_edit"),
+    path("rules/<int:pk>/redraw-holdout/", views.rule_redraw_holdout, name="rule_redraw_holdout"),
     path("templates/", views.template_list, name="templates"),
     path("templates/new/", views.template_edit, name="template_create"),
     path("templates/<int:pk>/", views.template_edit, name="template_edit"),

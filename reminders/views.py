@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.models import Tenant
 from crm.tenancy.permissions import tenant_view
@@ -73,6 +73,15 @@ def rule_edit(request, pk: int | None = None):
             messages.success(request, _("Rule saved."))
             return redirect("reminders:rules")
     return render(request, "reminders/rule_form.html", {"form": form, "rule": rule})
+
+
+@require_POST
+@tenant_view(write=EDIT_RULES)
+def rule_redraw_holdout(request, pk: int):
+    rule = selectors.rule_get(tenant=request.tenant, pk=pk)
+    services.reminder_rule_redraw_holdout(tenant=request.tenant, rule=rule)
+    messages.success(request, _("The control group is drawn anew for reminders planned from now on."))
+    return redirect("reminders:rule_edit", pk=rule.pk)
 
 
 # --- templates ------------------------------------------------------------------------------------

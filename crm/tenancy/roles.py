@@ -25,3 +25,5 @@ VIEW_ALL_ANALYTICS = Role.MANAGER
 MANAGE_TENANT = Role.OWNER  # members, roles, API keys, tenant settings, handover
 PRINT_POSTCARDS = Role.STAFF  # print batches of postcards: build, download the PDF (customers' addresses)
 POST_POSTCARDS = Role.MANAGER  # mark a print batch as posted (its reminders become sent), cancel it
+DRAFT_CAMPAIGNS = Role.STAFF  # campaigns: draft, edit, preview, submit, cancel
+APPROVE_CAMPAIGNS = Role.MANAGER  # approve a campaign above the shop's threshold; the threshold itself

@@ -43,7 +43,7 @@ from customers.models import (
     Vehicle,
 )
 from interactions.models import CallTask, Deal, Interaction
-from reminders.models import Reminder, ReminderRule, ReminderTemplate, RuleKind
+from reminders.models import Campaign, Reminder, ReminderRule, ReminderTemplate, RuleKind
 from tests.factories import VehicleFactory, WorkTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -234,6 +234,18 @@ def plant_bookings(tenant):
     )
 
 
+def plant_campaigns(tenant):
+    template = _template(tenant)
+    hidden = ReminderRule.objects.bulk_create(
+        ReminderRule(tenant=tenant, name=f"campaign {i}", kind=RuleKind.CAMPAIGN, template=template)
+        for i in range(ROWS)
+    )
+    Campaign.objects.bulk_create(
+        Campaign(tenant=tenant, name=f"campaign {i}", rule=rule, scheduled_for=SHARED)
+        for i, rule in enumerate(hidden)
+    )
+
+
 ENDPOINTS = {
     "customers": (plant_customers, {}, Customer, "pk", "id"),
     "households": (plant_households, {}, Household, "pk", "id"),
@@ -252,6 +264,7 @@ ENDPOINTS = {
     "audit-events": (plant_audit_events, {}, AuditEvent, "pk", "id"),
     "imports": (plant_imports, {}, ImportJob, "pk", "id"),
     "bookings": (plant_bookings, {}, Booking, "pk", "id"),
+    "campaigns": (plant_campaigns, {}, Campaign, "pk", "id"),
 }
 
 

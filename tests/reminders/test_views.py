@@ -51,6 +51,8 @@ def _rule_post(rule, **changes):
         "audience_segment": "",
         "audience_tag": "",
         "offsets": "-60,-30",
+        "holdout_percent": 0,
+        "attribution_days": 60,
     }
     data.update(changes)
     return data
@@ -249,3 +251,96 @@ def test_manager_edits_a_template_and_the_change_is_saved(manager_client, tenant
     assert response.status_code == 302
     template.refresh_from_db()
     assert (template.subject, template.body) == ("【{{ shop_name }}】車検", "{{ customer_name }}")
+
+
+def test_manager_sets_a_rules_holdout_and_attribution_window(manager_client, tenant, a_rule):
+    page = manager_client.get(reverse("reminders:rule_edit", args=[a_rule.pk])).content.decode()
+    assert 'name="holdout_percent"' in page and "10 %" in page
+
+    response = manager_client.post(
+        reverse("reminders:rule_edit", args=[a_rule.pk]),
+        _rule_post(a_rule, holdout_percent=10, attribution_days=90),
+    )
+
+    assert response.status_code == 302
+    a_rule.refresh_from_db()
+    assert (a_rule.holdout_percent, a_rule.attribution_days) == (10, 90)
+
+
+def test_a_holdout_above_fifty_percent_is_refused_and_nothing_changes(manager_client, tenant, a_rule):
+    response = manager_client.post(
+        reverse("reminders:rule_edit", args=[a_rule.pk]), _rule_post(a_rule, name="x", holdout_percent=60)
+    )
+
+    assert response.status_code == 200
+    assert "50" in response.content.decode()
+    a_rule.refresh_from_db()
+    assert (a_rule.name, a_rule.holdout_percent) == ("車検のご案内", 0)
+
+
+def test_campaign_rules_are_not_listed_offered_or_editable_as_rules(manager_client, tenant, a_rule):
+    hidden = ReminderRule.objects.create(
+        tenant=tenant, name="隠しキャンペーン", kind="campaign", template=a_rule.template
+    )
+
+    listing = manager_client.get(reverse("reminders:rules")).content.decode()
+    form = manager_client.get(reverse("reminders:rule_create")).content.decode()
+
+    assert "隠しキャンペーン" not in listing and a_rule.name in listing
+    assert 'value="campaign"' not in form and 'value="personal"' not in form
+    assert manager_client.get(reverse("reminders:rule_edit", args=[hidden.pk])).status_code == 404
+    created = manager_client.post(
+        reverse("reminders:rule_create"), _rule_post(a_rule, name="new", kind="campaign")
+    )
+    assert created.status_code == 200
+    assert not ReminderRule.objects.for_tenant(tenant).filter(name="new").exists()
+
+
+def test_the_queue_shows_held_out_reminders_with_their_badge_and_filter(staff_client, tenant, a_rule, on):
+    a_rule.holdout_percent = 50
+    a_rule.save()
+    from reminders.models import Reminder
+
+    customer = CustomerFactory(tenant=tenant, family_name="Heldout")
+    Reminder.objects.create(
+        tenant=tenant,
+        rule=a_rule,
+        step=1,
+        customer=customer,
+        occasion_date=on,
+        due_date=on,
+        status="held_out",
+    )
+    other = CustomerFactory(tenant=tenant, family_name="Treated")
+    Reminder.objects.create(tenant=tenant, rule=a_rule, step=1, customer=other, occasion_date=on, due_date=on)
+
+    page = staff_client.get(reverse("reminders:index"), {"status": "held_out"}).content.decode()
+
+    assert "Heldout" in page and "Treated" not in page
+    # the dashboard speaks Japanese by default
+    assert '<span class="badge text-bg-info">対照群（送信しません）</span>' in page
+
+
+def test_manager_redraws_the_control_group_explicitly_and_only_that_changes_the_salt(
+    manager_client, staff_client, other_client, tenant, a_rule
+):
+    a_rule.holdout_percent = 10
+    a_rule.save()
+    salt = a_rule.holdout_salt
+    url = reverse("reminders:rule_redraw_holdout", args=[a_rule.pk])
+    # saving the rule form keeps the salt
+    manager_client.post(
+        reverse("reminders:rule_edit", args=[a_rule.pk]), _rule_post(a_rule, holdout_percent=10)
+    )
+    a_rule.refresh_from_db()
+    assert a_rule.holdout_salt == salt
+
+    assert staff_client.post(url).status_code == 403
+    assert other_client.post(url).status_code == 404
+    assert manager_client.get(url).status_code == 405
+    a_rule.refresh_from_db()
+    assert a_rule.holdout_salt == salt
+
+    assert manager_client.post(url).status_code == 302
+    a_rule.refresh_from_db()
+    assert a_rule.holdout_salt != salt and len(a_rule.holdout_salt) == 16

@@ -58,6 +58,9 @@ class Command(BaseCommand):
         parser.add_argument("--dispatch", type=int, default=0, help="messages to send through the worker")
         parser.add_argument("--concurrency", type=int, default=2)
         parser.add_argument(
+            "--holdout", type=int, default=0, help="--plan: every rule's holdout share in percent (0-50)"
+        )
+        parser.add_argument(
             "--channel",
             choices=["email", "line"],
             default="email",
@@ -69,7 +72,7 @@ class Command(BaseCommand):
             raise CommandError("bench_reminders needs PostgreSQL (DATABASE_URL=postgres://…)")
         self.stdout.write(self._machine())
         if opts["plan"]:
-            self._bench_plan(opts["tenants"], opts["vehicles"])
+            self._bench_plan(opts["tenants"], opts["vehicles"], opts["holdout"])
         if opts["dispatch"]:
             self._bench_dispatch(opts["dispatch"], opts["concurrency"], opts["channel"])
 
@@ -83,7 +86,7 @@ class Command(BaseCommand):
         return f"machine: nproc={os.cpu_count()} RAM={mem_kb / 1024 / 1024:.1f} GiB PostgreSQL {pg}"
 
     # --- planning ---------------------------------------------------------------------------------
-    def _bench_plan(self, n_tenants: int, n_vehicles: int) -> None:
+    def _bench_plan(self, n_tenants: int, n_vehicles: int, holdout: int = 0) -> None:
         started = time.perf_counter()
         existing = Tenant.objects.filter(slug__startswith=PREFIX).exclude(slug=PREFIX + "dispatch").count()
         if existing == 0:
@@ -104,6 +107,13 @@ class Command(BaseCommand):
                 [PREFIX + "%"],
             )
             self.stdout.write(f"{n_tenants} tenants, {c.fetchone()[0]} vehicles (one customer each)")
+            # The control group's hash is computed only for rules with a share above 0.
+            c.execute(
+                "UPDATE reminders_reminderrule SET holdout_percent = %s WHERE tenant_id IN "
+                "(SELECT id FROM crm_tenant WHERE slug LIKE %s)",
+                [holdout, PREFIX + "%"],
+            )
+            self.stdout.write(f"holdout {holdout} % on every rule")
         with connection.cursor() as c:
             # No dead index entries from earlier runs (a fresh database has none either), fresh statistics.
             c.execute("VACUUM ANALYZE reminders_reminder")
@@ -119,6 +129,14 @@ class Command(BaseCommand):
                 f"plan run {run} ({day}): {elapsed:.2f}s, created {sum(created.values())} reminders "
                 f"{dict(created)}"
             )
+        with connection.cursor() as c:
+            c.execute(
+                "SELECT count(*) FILTER (WHERE status = 'held_out'), count(*) FROM reminders_reminder "
+                "WHERE tenant_id IN (SELECT id FROM crm_tenant WHERE slug LIKE %s)",
+                [PREFIX + "%"],
+            )
+            held, total = c.fetchone()
+            self.stdout.write(f"held out: {held} of {total} reminders")
 
     @transaction.atomic
     def _generate(self, n_tenants: int, n_vehicles: int) -> None:
@@ -148,9 +166,13 @@ class Command(BaseCommand):
             c.execute(
                 "INSERT INTO reminders_reminderrule (tenant_id, name, kind, template_id, is_active, "
                 "season_months, "
-                "season_day, audience_segment, audience_tag, created_at) "
+                "season_day, audience_segment, audience_tag, allowed_channels, holdout_percent, "
+                "holdout_salt, attribution_days, created_at) "
                 "SELECT t.id, x.name, x.kind, tt.id, x.is_active, x.season_months, x.season_day, "
-                f"x.audience_segment, x.audience_tag, now() FROM ({others}) t "
+                "x.audience_segment, x.audience_tag, x.allowed_channels, x.holdout_percent, "
+                # each rule its own salt, as new_holdout_salt() gives it
+                "substr(md5(random()::text), 1, 16), x.attribution_days, "
+                f"now() FROM ({others}) t "
                 "CROSS JOIN reminders_reminderrule x JOIN reminders_remindertemplate xt ON xt.id = "
                 "x.template_id "
                 "JOIN reminders_remindertemplate tt ON tt.tenant_id = t.id AND tt.name = xt.name "
