@@ -54,7 +54,6 @@ def test_related_managers_are_scoped_by_their_parent(tenant):
 GLOBAL_LOOKUP_INDEXES = {
     "apikey_hashed_key": "an API key is found by its hash; the key then names its tenant",
     "reminder_active_due": "the dispatcher claims due reminders of all tenants in send-time order",
-    "campaign_status_due": "the beat task launches the scheduled campaigns of all tenants that are due",
 }
 
 
