@@ -17,6 +17,7 @@ last service record).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,6 +57,7 @@ FEATURES = [
 class History:
     """Per-vehicle and per-(vehicle, bucket) arrays of one shop, as of `as_of`."""
 
+    tenant_id: int
     as_of: date
     buckets: int
     vehicle_id: np.ndarray
@@ -81,7 +83,8 @@ class History:
 
 
 def _bucket(db_expr: str, buckets: int) -> str:
-    return f"CASE WHEN ({db_expr}) / {WINDOW_DAYS} > {buckets - 1} THEN {buckets - 1} ELSE ({db_expr}) / {WINDOW_DAYS} END"
+    last = buckets - 1
+    return f"CASE WHEN ({db_expr}) / {WINDOW_DAYS} > {last} THEN {last} ELSE ({db_expr}) / {WINDOW_DAYS} END"
 
 
 def _tables():
@@ -216,9 +219,11 @@ def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | No
         pos = pos[keep]
         visits[pos, b], spend[pos, b] = _col(kept, 2, 0.0), _col(kept, 3, 0.0)
         last_visit[pos, b], first_visit[pos, b] = _col(kept, 4), _col(kept, 5)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: customers without a transaction
         first_visit_db = np.nanmax(first_visit, axis=1) if len(customers) else np.zeros(0)
     return History(
+        tenant_id=tenant_id,
         as_of=as_of,
         buckets=buckets,
         vehicle_id=vid,
@@ -246,7 +251,8 @@ def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | No
 
 def _suffix(values: np.ndarray, k: int, op) -> np.ndarray:
     """Reduce the buckets ≥ k (the history before cut k) of a (V, B) array."""
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows are vehicles without readings
         return op(values[:, k:], axis=1)
 
 
@@ -297,7 +303,8 @@ def cut_features(h: History, k: int) -> Cut:
 
     km, km_db = _latest_reading(h, k)
     km, km_db = km[rows], km_db[rows]
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
         first_km = _suffix(h.first_km, k, np.nanmin)[rows]
         first_db = _suffix(h.first_km_db, k, np.nanmax)[rows]
         span = (first_db - km_db) / DAYS_PER_YEAR
@@ -330,24 +337,28 @@ def cut_features(h: History, k: int) -> Cut:
             computed = p_alive(h.bgnbd, x[seen], t_x[seen], np.maximum(T[seen], t_x[seen]))
         alive[seen] = np.where(np.isfinite(computed), computed, 1.0)
         alive[~seen] = 0.0
-    X = np.column_stack(
-        [
-            age,
-            age**2 / 10,
-            passed,
-            within,
-            mileage_filled / 10_000,
-            rate / 10_000,
-            known.astype(float),
-            repairs_12m / 100_000,
-            (repairs_12m - repairs_prev) / 100_000,
-            np.minimum(since_visit, 120),
-            owned_days / DAYS_PER_YEAR,
-            frequency,
-            np.log1p(monetary),
-            alive,
-        ]
-    ) if len(rows) else np.zeros((0, len(FEATURES)))
+    X = (
+        np.column_stack(
+            [
+                age,
+                age**2 / 10,
+                passed,
+                within,
+                mileage_filled / 10_000,
+                rate / 10_000,
+                known.astype(float),
+                repairs_12m / 100_000,
+                (repairs_12m - repairs_prev) / 100_000,
+                np.minimum(since_visit, 120),
+                owned_days / DAYS_PER_YEAR,
+                frequency,
+                np.log1p(monetary),
+                alive,
+            ]
+        )
+        if len(rows)
+        else np.zeros((0, len(FEATURES)))
+    )
     if k:
         bucket = h.replaced_db[rows] // WINDOW_DAYS
         replaced = ~np.isnan(h.replaced_db[rows]) & (bucket == k - 1)

@@ -61,9 +61,13 @@ class OpportunitySettings(TenantOwned):
     """A shop's settings for the scores (one row per shop, created with the defaults on first use)."""
 
     # None = automatic: on when the shop sells vehicles (a dealer), off for a garage until it turns it on.
-    replacement_enabled = models.BooleanField(_("replacement propensity"), null=True, blank=True, default=None)
+    replacement_enabled = models.BooleanField(
+        _("replacement propensity"), null=True, blank=True, default=None
+    )
     # Gross profit of one vehicle sale; empty = the shop's average over its vehicle sales.
-    replacement_margin = models.PositiveIntegerField(_("margin of a vehicle sale (JPY)"), null=True, blank=True)
+    replacement_margin = models.PositiveIntegerField(
+        _("margin of a vehicle sale (JPY)"), null=True, blank=True
+    )
     # Valuable customers for the leaving risk: the top deciles of value, and/or these RFM segments.
     leaving_top_deciles = models.PositiveSmallIntegerField(_("valuable customers: top deciles"), default=3)
     leaving_segments = models.JSONField(_("valuable customers: segments"), default=list, blank=True)
@@ -109,20 +113,22 @@ class ReplacementFit(TenantOwned):
     method = models.CharField(_("method"), max_length=5, choices=ScoreMethod.choices)
     events = models.IntegerField(_("replacement events learned from"), default=0)
     periods = models.IntegerField(_("vehicle half-years learned from"), default=0)
-    params = models.JSONField(_("model parameters"), default=dict)
+    params = models.JSONField(_("model parameters"), default=dict, blank=True)
     seconds = models.FloatField(_("seconds"), default=0)
     # Backtest: learned up to the cut date, scored the vehicles owned then, compared with the next 6 months.
-    cut_date = models.DateField(_("backtest cut date"), null=True)
-    backtest_method = models.CharField(_("backtest method"), max_length=5, choices=ScoreMethod.choices, blank=True)
+    cut_date = models.DateField(_("backtest cut date"), null=True, blank=True)
+    backtest_method = models.CharField(
+        _("backtest method"), max_length=5, choices=ScoreMethod.choices, blank=True
+    )
     test_vehicles = models.IntegerField(_("vehicles scored at the cut"), default=0)
     test_events = models.IntegerField(_("replacements after the cut"), default=0)
-    auc = models.FloatField(_("AUC"), null=True)
+    auc = models.FloatField(_("AUC"), null=True, blank=True)
     # [{"decile": 1, "vehicles": n, "predicted": p, "observed": o}, …], lowest scores first.
-    calibration = models.JSONField(_("calibration by decile"), default=list)
+    calibration = models.JSONField(_("calibration by decile"), default=list, blank=True)
     hit_listed = models.IntegerField(_("vehicles on the top-20 lists"), default=0)
     hit_replaced = models.IntegerField(_("of them replaced"), default=0)
     # [{"staff_id": id, "listed": n, "replaced": n}, …]
-    hit_by_staff = models.JSONField(_("hit rate by staff member"), default=list)
+    hit_by_staff = models.JSONField(_("hit rate by staff member"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("replacement model fit")

@@ -28,7 +28,11 @@ from datetime import date
 from django.utils import translation
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+OVERDUE_TEXT = gettext_noop(
+    "usually every %(interval)s days, last visit %(since)s days ago (%(overdue)s days overdue)"
+)
 # A P(alive) fall smaller than this is noise, not news.
 NOTABLE_DROP = 0.05
 
@@ -45,10 +49,7 @@ def _yen(value) -> str:
 def _ordinal(number: int, language: str) -> str:
     if language.startswith("ja"):
         return f"{number}回目"
-    if 10 <= number % 100 <= 20:
-        suffix = "th"
-    else:
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
 
 
@@ -58,7 +59,8 @@ def _join(parts: list[str]) -> str:
 
 def replacement_reason(facts: dict, *, language: str) -> str:
     """E.g. "3rd 車検 in May, 128,000 km, repairs ¥180,000 in 12 months → 38 % chance to replace within
-    6 months"; in Japanese "5月に3回目の車検、走行128,000km、直近12か月の修理費¥180,000 → 6か月以内の代替確率38%"."""
+    6 months"; in Japanese "5月に3回目の車検、走行128,000km、直近12か月の修理費¥180,000 →
+    6か月以内の代替確率38%"."""
     with translation.override(language):
         parts = []
         if facts.get("next_inspection") and facts.get("inspection_number"):
@@ -92,7 +94,7 @@ def leaving_reason(facts: dict, *, language: str) -> str:
             overdue = facts.get("overdue_days") or 0
             if overdue > 0:
                 parts.append(
-                    _("usually every %(interval)s days, last visit %(since)s days ago (%(overdue)s days overdue)")
+                    _(OVERDUE_TEXT)
                     % {"interval": int(interval), "since": int(since), "overdue": int(overdue)}
                 )
             else:

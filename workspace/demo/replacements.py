@@ -4,7 +4,8 @@ After the rest of a dealer's history is generated, every owned car is followed h
 from the day it came to the shop. In each half-year it may need repairs (more often and dearer as it
 ages and runs up kilometres), and its customer replaces it with probability
 
-    sigmoid(intercept + per_year · age + per_10k_km · mileage / 10,000 + per_100k_repairs · repairs / ¥100,000)
+    sigmoid(intercept + per_year · age + per_10k_km · mileage / 10,000
+            + per_100k_repairs · repairs / ¥100,000)
 
 (age in years, mileage at the half-year's start, repairs of the 12 months before it), but only while the
 customer still comes to the shop. A replacement is a new (or used) car sale on a random day of that
@@ -54,7 +55,9 @@ class Hazard:
 
 
 PLANTED = Hazard(intercept=-5.2, per_year=0.28, per_10k_km=0.10, per_100k_repairs=0.8)
-NO_SIGNAL = Hazard(intercept=math.log(0.08 / 0.92), per_year=0, per_10k_km=0, per_100k_repairs=0, active_only=False)
+NO_SIGNAL = Hazard(
+    intercept=math.log(0.08 / 0.92), per_year=0, per_10k_km=0, per_100k_repairs=0, active_only=False
+)
 # seed_tenant plants this one (tests swap in NO_SIGNAL).
 DEMO_HAZARD = PLANTED
 
@@ -148,7 +151,7 @@ def _follow(gen, rng, hazard: Hazard, car: _Car, active_until: date) -> date | N
         if rng.random() < share * min(0.85, 0.04 + 0.05 * age + 0.02 * km / 10_000):
             repair_day = day + timedelta(days=rng.randrange(max(1, (end - day).days)))
             if repair_day <= active_until:
-                amount = int(rng.randrange(20_000, 90_000, 1000) * (1 + age / 6))
+                amount = int(rng.randrange(20_000, 90_000, 1000) * (1 + age / 6)) // 1000 * 1000
                 repairs.append((repair_day, amount))
                 _repair(gen, car, repair_day, amount)
         day = end
@@ -175,7 +178,7 @@ def _rewrite_services(out, indexes: list[int], car: _Car, vehicle_id: int, moved
         if row[S_VEHICLE] != vehicle_id:
             continue
         if moved_to and row[S_DATE] > moved_to[0]:
-            event, new, new_id = moved_to
+            _event, new, new_id = moved_to
             kind = row[S_KIND]
             if kind == "shaken" and row[S_DATE] < add_months(new.reg, 34):
                 kind = "check_12m"  # a car under 3 years old has no 車検 yet
@@ -198,7 +201,8 @@ def _new_car(gen: DemoGenerator, rng: random.Random, old: _Car, customer: int, d
     old_row = gen.out.vehicles[old.index]
     gen.out.vehicles.append(
         (vehicle_id, gen.tenant.pk, customer, "", maker, model, rng.choice(grades), reg.year,
-         f"{old_row[8].split()[0]} 500 さ {rng.randint(1, 99):02d}-{rng.randint(0, 99):02d}", f"RP{vehicle_id:08d}",
+         f"{old_row[8].split()[0]} 500 さ {rng.randint(1, 99):02d}-{rng.randint(0, 99):02d}",
+         f"RP{vehicle_id:08d}",
          reg, expiry, km_start, "owned", gen.now, gen.now)
     )  # fmt: skip
     amount = int(price * rng.uniform(0.95, 1.2)) if new_car else int(price * rng.uniform(0.35, 0.7))
