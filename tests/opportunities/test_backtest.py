@@ -7,7 +7,6 @@ The data is the demo generator's (workspace.demo.replacements) at 3,000 customer
 from datetime import date
 
 import numpy as np
-import pytest
 
 from crm.tenancy.rls import tenant_context
 from opportunities.backtest import top_per_staff

@@ -21,13 +21,17 @@ def _customer(tenant, fit, *, visits, p_alive, value, revenue, gp, segment, mont
     for days in visits:
         ServiceRecordFactory(vehicle=car, date=AS_OF - timedelta(days=days))
     customer = car.customer
-    CustomerLTV.objects.create(tenant=tenant, customer=customer, fit=fit, p_alive=p_alive, expected_value_12m=value)
+    CustomerLTV.objects.create(
+        tenant=tenant, customer=customer, fit=fit, p_alive=p_alive, expected_value_12m=value
+    )
     CustomerRFM.objects.create(
         tenant=tenant, customer=customer, as_of=AS_OF, computed_at=timezone.now(), segment=segment,
         revenue_to_date=revenue, gross_profit_to_date=gp,
     )  # fmt: skip
     if month_ago is not None:
-        PAliveSnapshot.objects.create(tenant=tenant, customer=customer, month=date(2026, 4, 1), p_alive=month_ago)
+        PAliveSnapshot.objects.create(
+            tenant=tenant, customer=customer, month=date(2026, 4, 1), p_alive=month_ago
+        )
     return customer
 
 
@@ -40,11 +44,11 @@ def shop(tenant):
             "w": _customer(tenant, fit, visits=[900, 800, 700], p_alive=0.30, month_ago=0.35, value=500_000,
                            revenue=150_000, gp=40_000, segment="lost"),
             # On time (10 days ago, every ~100 days), P(alive) steady: not listed.
-            "y": _customer(tenant, fit, visits=[300, 200, 100, 10], p_alive=0.90, month_ago=0.92, value=200_000,
-                           revenue=100_000, gp=25_000, segment="champions"),
+            "y": _customer(tenant, fit, visits=[300, 200, 100, 10], p_alive=0.90, month_ago=0.92,
+                           value=200_000, revenue=100_000, gp=25_000, segment="champions"),
             # Every 100 days, last 200 days ago; P(alive) 80 % → 60 %: listed.
-            "x": _customer(tenant, fit, visits=[500, 400, 300, 200], p_alive=0.60, month_ago=0.80, value=120_000,
-                           revenue=100_000, gp=25_000, segment="need_attention"),
+            "x": _customer(tenant, fit, visits=[500, 400, 300, 200], p_alive=0.60, month_ago=0.80,
+                           value=120_000, revenue=100_000, gp=25_000, segment="need_attention"),
             # Overdue too, but the least valuable (4th decile of 4): listed only if its segment is picked.
             "z": _customer(tenant, fit, visits=[500, 400, 300], p_alive=0.50, value=10_000,
                            revenue=50_000, gp=10_000, segment="at_risk"),

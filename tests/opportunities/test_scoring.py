@@ -52,7 +52,9 @@ def shop(tenant):
         ServiceRecordFactory(vehicle=a, date=date(2026, 1, 10), kind=ServiceKind.REPAIR, amount=180_000)
         ServiceRecordFactory(vehicle=a, date=date(2025, 2, 1), kind=ServiceKind.REPAIR, amount=40_000)
         b = VehicleFactory(
-            customer=CustomerFactory(tenant=tenant), first_registration=date(2016, 4, 1), inspection_expiry=None
+            customer=CustomerFactory(tenant=tenant),
+            first_registration=date(2016, 4, 1),
+            inspection_expiry=None,
         )
         _sale(b, date(2024, 3, 1), 200_000, code="used_car")
         c_customer = CustomerFactory(tenant=tenant)
@@ -70,7 +72,9 @@ def _scores(tenant):
 
 def test_rule_based_scores_of_a_small_shop(tenant, other_tenant, shop):
     with tenant_context(other_tenant.pk):
-        stranger = VehicleFactory(customer=CustomerFactory(tenant=other_tenant), first_registration=date(2010, 1, 1))
+        stranger = VehicleFactory(
+            customer=CustomerFactory(tenant=other_tenant), first_registration=date(2010, 1, 1)
+        )
         _sale(stranger, date(2015, 1, 1), 900_000)
     with tenant_context(tenant.pk):
         scored = replacement_scores_refresh(tenant=tenant, as_of=AS_OF)
@@ -133,7 +137,9 @@ def _replacing_shop(tenant, replacements: int, stayers: int = 40):
             _sale(first, AS_OF - timedelta(days=800), 200_000)
             ServiceRecordFactory(vehicle=first, date=AS_OF - timedelta(days=500), mileage=10_000 * (i % 12))
             if i < replacements:
-                second = VehicleFactory(customer=first.customer, first_registration=AS_OF - timedelta(days=300))
+                second = VehicleFactory(
+                    customer=first.customer, first_registration=AS_OF - timedelta(days=300)
+                )
                 _sale(second, AS_OF - timedelta(days=300), 220_000)
 
 

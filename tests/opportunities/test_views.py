@@ -61,7 +61,11 @@ def test_settings_saved_for_the_own_shop_only(manager_client, other_client, tena
     assert other_client.post(URL, form).status_code == 302
     with tenant_context(other_tenant.pk):
         theirs = OpportunitySettings.objects.for_tenant(other_tenant).get()
-    assert (theirs.replacement_enabled, theirs.replacement_margin, theirs.leaving_top_deciles) == (True, 250_000, 2)
+    assert (theirs.replacement_enabled, theirs.replacement_margin, theirs.leaving_top_deciles) == (
+        True,
+        250_000,
+        2,
+    )
     assert theirs.leaving_segments == ["at_risk"]
     with tenant_context(tenant.pk):
         assert not OpportunitySettings.objects.for_tenant(tenant).exists()
@@ -73,7 +77,10 @@ def test_bad_settings_show_an_error_and_change_nothing(manager_client, tenant):
         URL, {"replacement_enabled": "on", "replacement_margin": "abc", "leaving_top_deciles": "3"},
         HTTP_ACCEPT_LANGUAGE="en",
     )  # fmt: skip
-    assert page.status_code == 200 and "Enter whole numbers for the margin and the deciles." in page.content.decode()
+    assert (
+        page.status_code == 200
+        and "Enter whole numbers for the margin and the deciles." in page.content.decode()
+    )
     page = manager_client.post(URL, {"leaving_top_deciles": "12"}, HTTP_ACCEPT_LANGUAGE="en")
     assert "Choose between 0 and 10 deciles." in page.content.decode()
     with tenant_context(tenant.pk):
