@@ -25,7 +25,7 @@ import numpy as np
 from django.db import connection
 
 from analytics.btyd import BGNBD, p_alive
-from analytics.sql import date_param, days_between, fetchall, is_postgres
+from analytics.sql import date_param, days_between, fetchall, is_postgres, tune_refresh_transaction
 from customers.models import Customer, Purchase, PurchaseCategory, ServiceKind, ServiceRecord, Vehicle
 
 WINDOW_DAYS = 183
@@ -157,68 +157,69 @@ def _service_rows(tenant_id: int, as_of: date, buckets: int) -> list[tuple]:
 def _customer_rows(tenant_id: int, as_of: date, buckets: int) -> list[tuple]:
     _v, purchase, _c, service, _cu = _tables()
     d = date_param()
+    # A transaction day never straddles two buckets, so COUNT(DISTINCT d) per bucket adds up to days.
     sql = f"""
-    WITH tx AS (SELECT customer_id, date AS d, amount FROM {purchase}
+    SELECT customer_id, b, COUNT(DISTINCT d), SUM(amount), MIN(db), MAX(db)
+    FROM (SELECT customer_id, d, amount, {days_between(d, "d")} AS db,
+                 {_bucket(days_between(d, "d"), buckets)} AS b
+          FROM (SELECT customer_id, date AS d, amount FROM {purchase}
                 WHERE tenant_id = %s AND date <= {d} AND NOT is_refund
                 UNION ALL SELECT customer_id, date AS d, amount FROM {service}
-                WHERE tenant_id = %s AND date <= {d}),
-    days AS (SELECT customer_id, d, SUM(amount) AS amt FROM tx GROUP BY customer_id, d)
-    SELECT customer_id, b, COUNT(*), SUM(amt), MIN(db), MAX(db)
-    FROM (SELECT customer_id, amt, {days_between(d, "d")} AS db, {_bucket(days_between(d, "d"), buckets)} AS b
-          FROM days) x
+                WHERE tenant_id = %s AND date <= {d}) tx) x
     GROUP BY customer_id, b
     """
-    return fetchall(sql, [tenant_id, as_of, tenant_id, as_of, as_of, as_of, as_of])
+    return fetchall(sql, [as_of, as_of, as_of, tenant_id, as_of, tenant_id, as_of])
 
 
-def _col(rows, i, missing=np.nan) -> np.ndarray:
-    return np.array([missing if r[i] is None else r[i] for r in rows], dtype=float)
+def _matrix(rows: list[tuple], width: int) -> np.ndarray:
+    """Query rows as a float matrix in one C-level conversion (NULL becomes NaN)."""
+    return np.array(rows, dtype=float).reshape(len(rows), width)
+
+
+def _nan_to(values: np.ndarray, default: float) -> np.ndarray:
+    return np.where(np.isnan(values), default, values)
 
 
 def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | None) -> History:
     """The shop's history as arrays, for cuts 0…`windows` (three queries, see the module docstring)."""
+    tune_refresh_transaction()  # in-memory aggregates, no JIT (analytics.sql)
     buckets = windows + 1 + 2 * LOOKBACK_BUCKETS
-    vrows = _vehicle_rows(tenant_id, as_of)
-    n = len(vrows)
-    vid = np.array([r[0] for r in vrows], dtype=np.int64)
-    cid = np.array([r[1] for r in vrows], dtype=np.int64)
-    reg, model_year_db, expiry = _col(vrows, 4), _col(vrows, 5), _col(vrows, 6)
-    start, last_svc, replaced = _col(vrows, 7, 0.0), _col(vrows, 8), _col(vrows, 9)
-    owned = _col(vrows, 3, 0) > 0
+    v = _matrix(_vehicle_rows(tenant_id, as_of), 10)
+    n = len(v)
+    vid, cid = v[:, 0].astype(np.int64), v[:, 1].astype(np.int64)
+    reg, model_year_db, expiry = v[:, 4], v[:, 5], v[:, 6]
+    start, last_svc, replaced = _nan_to(v[:, 7], 0.0), v[:, 8], v[:, 9]
+    owned = v[:, 3] > 0
     reg_known = ~np.isnan(reg)
     reg = np.where(reg_known, reg, np.where(np.isnan(model_year_db), start, model_year_db))
     gone = np.where(np.isnan(last_svc), start, last_svc)
     end = np.where(~np.isnan(replaced), replaced, np.where(owned, 0.0, gone))
 
-    index = {v: i for i, v in enumerate(vid.tolist())}
     shape = (n, buckets)
     repairs = np.zeros(shape)
     last_km, last_km_db, first_km, first_km_db = (np.full(shape, np.nan) for _ in range(4))
-    srows = _service_rows(tenant_id, as_of, buckets)
-    if srows:
-        rows_i = np.array([index.get(r[0], -1) for r in srows])
-        keep = rows_i >= 0
-        b = np.array([r[1] for r in srows], dtype=np.int64)[keep]
-        rows_i = rows_i[keep]
-        kept = [r for r, k in zip(srows, keep, strict=True) if k]
-        repairs[rows_i, b] = _col(kept, 2, 0.0)
-        last_km[rows_i, b], last_km_db[rows_i, b] = _col(kept, 3), _col(kept, 4)
-        first_km[rows_i, b], first_km_db[rows_i, b] = _col(kept, 5), _col(kept, 6)
+    srv = _matrix(_service_rows(tenant_id, as_of, buckets), 7)
+    if len(srv) and n:
+        ids = srv[:, 0].astype(np.int64)
+        pos = np.searchsorted(vid, ids).clip(0, n - 1)  # vehicles come ordered by id
+        srv, pos = srv[vid[pos] == ids], pos[vid[pos] == ids]
+        b = srv[:, 1].astype(np.int64)
+        repairs[pos, b] = _nan_to(srv[:, 2], 0.0)
+        last_km[pos, b], last_km_db[pos, b] = srv[:, 3], srv[:, 4]
+        first_km[pos, b], first_km_db[pos, b] = srv[:, 5], srv[:, 6]
 
     customers, inverse = np.unique(cid, return_inverse=True)
     cshape = (len(customers), buckets)
     visits, spend = np.zeros(cshape), np.zeros(cshape)
     last_visit, first_visit = np.full(cshape, np.nan), np.full(cshape, np.nan)
-    crows = _customer_rows(tenant_id, as_of, buckets)
-    if crows and len(customers):
-        ids = np.array([r[0] for r in crows], dtype=np.int64)
+    cus = _matrix(_customer_rows(tenant_id, as_of, buckets), 6)
+    if len(cus) and len(customers):
+        ids = cus[:, 0].astype(np.int64)
         pos = np.searchsorted(customers, ids).clip(0, len(customers) - 1)
-        keep = customers[pos] == ids
-        b = np.array([r[1] for r in crows], dtype=np.int64)[keep]
-        kept = [r for r, k in zip(crows, keep, strict=True) if k]
-        pos = pos[keep]
-        visits[pos, b], spend[pos, b] = _col(kept, 2, 0.0), _col(kept, 3, 0.0)
-        last_visit[pos, b], first_visit[pos, b] = _col(kept, 4), _col(kept, 5)
+        cus, pos = cus[customers[pos] == ids], pos[customers[pos] == ids]
+        b = cus[:, 1].astype(np.int64)
+        visits[pos, b], spend[pos, b] = _nan_to(cus[:, 2], 0.0), _nan_to(cus[:, 3], 0.0)
+        last_visit[pos, b], first_visit[pos, b] = cus[:, 4], cus[:, 5]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: customers without a transaction
         first_visit_db = np.nanmax(first_visit, axis=1) if len(customers) else np.zeros(0)
@@ -228,7 +229,7 @@ def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | No
         buckets=buckets,
         vehicle_id=vid,
         customer_id=cid,
-        staff_id=np.array([r[2] for r in vrows], dtype=np.int64),
+        staff_id=v[:, 2].astype(np.int64),
         owned=owned,
         reg_db=reg,
         reg_known=reg_known,
