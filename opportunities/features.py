@@ -18,6 +18,7 @@ last service record).
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -171,6 +172,19 @@ def _customer_rows(tenant_id: int, as_of: date, buckets: int) -> list[tuple]:
     return fetchall(sql, [as_of, as_of, as_of, tenant_id, as_of, tenant_id, as_of])
 
 
+@contextmanager
+def refresh_settings():
+    """The analytics refresh's transaction settings (hash joins, memory, no JIT) for the block only, then
+    back to the session's: a caller's later queries in the same transaction plan as usual."""
+    tune_refresh_transaction()
+    try:
+        yield
+    finally:
+        if is_postgres():
+            with connection.cursor() as cursor:
+                cursor.execute("RESET enable_nestloop; RESET jit; RESET work_mem")
+
+
 def _matrix(rows: list[tuple], width: int) -> np.ndarray:
     """Query rows as a float matrix in one C-level conversion (NULL becomes NaN)."""
     return np.array(rows, dtype=float).reshape(len(rows), width)
@@ -182,9 +196,12 @@ def _nan_to(values: np.ndarray, default: float) -> np.ndarray:
 
 def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | None) -> History:
     """The shop's history as arrays, for cuts 0…`windows` (three queries, see the module docstring)."""
-    tune_refresh_transaction()  # in-memory aggregates, no JIT (analytics.sql)
     buckets = windows + 1 + 2 * LOOKBACK_BUCKETS
-    v = _matrix(_vehicle_rows(tenant_id, as_of), 10)
+    with refresh_settings():
+        vehicle_rows = _vehicle_rows(tenant_id, as_of)
+        service_rows = _service_rows(tenant_id, as_of, buckets)
+        customer_rows = _customer_rows(tenant_id, as_of, buckets)
+    v = _matrix(vehicle_rows, 10)
     n = len(v)
     vid, cid = v[:, 0].astype(np.int64), v[:, 1].astype(np.int64)
     reg, model_year_db, expiry = v[:, 4], v[:, 5], v[:, 6]
@@ -198,7 +215,7 @@ def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | No
     shape = (n, buckets)
     repairs = np.zeros(shape)
     last_km, last_km_db, first_km, first_km_db = (np.full(shape, np.nan) for _ in range(4))
-    srv = _matrix(_service_rows(tenant_id, as_of, buckets), 7)
+    srv = _matrix(service_rows, 7)
     if len(srv) and n:
         ids = srv[:, 0].astype(np.int64)
         pos = np.searchsorted(vid, ids).clip(0, n - 1)  # vehicles come ordered by id
@@ -212,7 +229,7 @@ def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | No
     cshape = (len(customers), buckets)
     visits, spend = np.zeros(cshape), np.zeros(cshape)
     last_visit, first_visit = np.full(cshape, np.nan), np.full(cshape, np.nan)
-    cus = _matrix(_customer_rows(tenant_id, as_of, buckets), 6)
+    cus = _matrix(customer_rows, 6)
     if len(cus) and len(customers):
         ids = cus[:, 0].astype(np.int64)
         pos = np.searchsorted(customers, ids).clip(0, len(customers) - 1)

@@ -16,9 +16,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from analytics.models import CustomerLTV, CustomerRFM
-from analytics.sql import date_param, days_between, execute, fetchall, tune_refresh_transaction
+from analytics.sql import date_param, days_between, execute, fetchall
 from crm.db.bulk import bulk_insert
 from customers.models import Customer, Purchase, ServiceRecord
+from opportunities.features import refresh_settings
 from opportunities.models import CustomerLeavingRisk, PAliveSnapshot
 
 # A fall of P(alive) by this much since last month puts a valuable customer on the list.
@@ -162,8 +163,8 @@ def leaving_risk_write(*, tenant, as_of: date, top_deciles: int, segments: list[
     params = [tenant.pk, as_of, tenant.pk, as_of]
     params += [as_of] * 2 + [_previous_month(as_of.replace(day=1)), tenant.pk, as_of, top_deciles]
     params += list(segments)
-    tune_refresh_transaction()  # hash joins whatever the (often stale) statistics of derived tables say
-    rows = fetchall(_candidates_sql(list(segments)), params)
+    with refresh_settings():  # hash joins whatever the (often stale) statistics of derived tables say
+        rows = fetchall(_candidates_sql(list(segments)), params)
     now = timezone.now()
     ratio = gross_margin_ratio(tenant=tenant)
     risks = [r for r in (_risk_row(tenant.pk, row, now, ratio) for row in rows) if r is not None]
