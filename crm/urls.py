@@ -59,6 +59,7 @@ urlpatterns = [
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
     path("s/", include("channels.public_urls")),  # public short links of SMS (no login)
     path("line/", include("channels.line_urls")),  # LINE webhook and link page (public), LINE inbox
+    path("analytics/replacement-model/", include("opportunities.validation_urls")),  # before analytics' slugs
     path("analytics/", include("analytics.urls")),
     path("", include("channels.urls")),
     path("bookings/", include("bookings.urls")),

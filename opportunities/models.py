@@ -55,3 +55,82 @@ class CustomerLeavingRisk(TenantOwned):
         verbose_name = _("leaving risk")
         verbose_name_plural = _("leaving risks")
         indexes = [models.Index(fields=["tenant", "-expected_value"], name="leavingrisk_tenant_value")]
+
+
+class OpportunitySettings(TenantOwned):
+    """A shop's settings for the scores (one row per shop, created with the defaults on first use)."""
+
+    # None = automatic: on when the shop sells vehicles (a dealer), off for a garage until it turns it on.
+    replacement_enabled = models.BooleanField(
+        _("replacement propensity"), null=True, blank=True, default=None
+    )
+    # Gross profit of one vehicle sale; empty = the shop's average over its vehicle sales.
+    replacement_margin = models.PositiveIntegerField(
+        _("margin of a vehicle sale (JPY)"), null=True, blank=True
+    )
+    # Valuable customers for the leaving risk: the top deciles of value, and/or these RFM segments.
+    leaving_top_deciles = models.PositiveSmallIntegerField(_("valuable customers: top deciles"), default=3)
+    leaving_segments = models.JSONField(_("valuable customers: segments"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("opportunity settings")
+        verbose_name_plural = _("opportunity settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="opportunitysettings_unique_tenant")]
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if not 0 <= self.leaving_top_deciles <= 10:
+            raise ValidationError({"leaving_top_deciles": _("Choose between 0 and 10 deciles.")})
+        if not isinstance(self.leaving_segments, list):
+            raise ValidationError({"leaving_segments": _("Choose a list of segments.")})
+
+
+class PAliveSnapshot(TenantOwned):
+    """A customer's P(alive) at the last scoring run of a month: the month-ago value of the leaving risk."""
+
+    month = models.DateField(_("month"))  # always the 1st
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    p_alive = models.FloatField(_("probability active"))
+
+    class Meta:
+        verbose_name = _("P(alive) snapshot")
+        verbose_name_plural = _("P(alive) snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "month", "customer"], name="palivesnapshot_unique")
+        ]
+
+
+class ReplacementFit(TenantOwned):
+    """One fit of a shop's replacement model (or the decision to use the rules) and its backtest.
+
+    `params` holds what scoring needs (feature names, standardisation, coefficients), so scoring never
+    refits; the backtest figures are stored so the validation page is one row read.
+    """
+
+    fitted_at = models.DateTimeField(_("fitted at"))
+    as_of = models.DateField(_("as of"))
+    method = models.CharField(_("method"), max_length=5, choices=ScoreMethod.choices)
+    events = models.IntegerField(_("replacement events learned from"), default=0)
+    periods = models.IntegerField(_("vehicle half-years learned from"), default=0)
+    params = models.JSONField(_("model parameters"), default=dict, blank=True)
+    seconds = models.FloatField(_("seconds"), default=0)
+    # Backtest: learned up to the cut date, scored the vehicles owned then, compared with the next 6 months.
+    cut_date = models.DateField(_("backtest cut date"), null=True, blank=True)
+    backtest_method = models.CharField(
+        _("backtest method"), max_length=5, choices=ScoreMethod.choices, blank=True
+    )
+    test_vehicles = models.IntegerField(_("vehicles scored at the cut"), default=0)
+    test_events = models.IntegerField(_("replacements after the cut"), default=0)
+    auc = models.FloatField(_("AUC"), null=True, blank=True)
+    # [{"decile": 1, "vehicles": n, "predicted": p, "observed": o}, …], lowest scores first.
+    calibration = models.JSONField(_("calibration by decile"), default=list, blank=True)
+    hit_listed = models.IntegerField(_("vehicles on the top-20 lists"), default=0)
+    hit_replaced = models.IntegerField(_("of them replaced"), default=0)
+    # [{"staff_id": id, "listed": n, "replaced": n}, …]
+    hit_by_staff = models.JSONField(_("hit rate by staff member"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("replacement model fit")
+        verbose_name_plural = _("replacement model fits")
+        indexes = [models.Index(fields=["tenant", "-fitted_at"], name="replfit_tenant_fitted")]

@@ -8,6 +8,7 @@ explicit primary keys; `reset_sequences` afterwards keeps later inserts from col
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
@@ -15,6 +16,8 @@ from django.core.management.color import no_style
 from django.db import connection, models
 
 COPY_CHUNK_ROWS = 50_000
+_PLAIN_NUMBERS = (int, float)
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 EXECUTEMANY_CHUNK_ROWS = 5_000
 
 
@@ -22,6 +25,8 @@ def _copy_text(value) -> str:
     """One value in PostgreSQL COPY text format."""
     if value is None:
         return "\\N"
+    if type(value) in _PLAIN_NUMBERS:  # the common case first (not bool: True is "t")
+        return str(value)
     if value is True:
         return "t"
     if value is False:
@@ -31,7 +36,7 @@ def _copy_text(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)
-    if any(c in text for c in "\\\t\n\r"):
+    if _COPY_SPECIAL.search(text):
         text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text
 

@@ -32,6 +32,7 @@ BENCHMARK_COMMANDS = {
     "bench_analytics",
     "bench_api",
     "bench_load",
+    "bench_opportunities",
     "bench_pages",
     "bench_postcards",
     "bench_reminders",

@@ -14,6 +14,7 @@ from workspace.demo.contacts import CALLTASK_COLUMNS, DEAL_COLUMNS, INTERACTION_
 from workspace.demo.generator import DemoGenerator
 from workspace.demo.history import PURCHASE_COLUMNS, SERVICE_COLUMNS
 from workspace.demo.people import CUSTOMER_COLUMNS, HOUSEHOLD_COLUMNS, TAG_NAMES, generate_customers
+from workspace.demo.replacements import add_replacements
 from workspace.demo.vehicles import VEHICLE_COLUMNS
 
 
@@ -43,6 +44,7 @@ def seed_tenant(
     )
     generator.tag_ids = list(Tag.objects.for_tenant(tenant).order_by("name").values_list("pk", flat=True))
     data = generate_customers(generator)
+    add_replacements(generator, seed=seed)  # after the rest: its own random stream
     counts = {
         "households": bulk_insert(Household, HOUSEHOLD_COLUMNS, data.households),
         "customers": bulk_insert(Customer, CUSTOMER_COLUMNS, data.customers),

@@ -15,6 +15,7 @@ from django.utils import timezone
 from analytics.services import analytics_refresh_tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Customer
+from opportunities.services import opportunities_refresh
 from reminders.planner import plan_reminders
 from workspace.demo import DEMO_TENANTS, demo_tenant_with_staff, seed_tenant
 from workspace.demo.bookings import seed_bookings
@@ -114,6 +115,7 @@ class Command(BaseCommand):
                     # A demo shop opens with fresh RFM segments, KPIs, LTV and this month's reminders planned.
                     analytics_refresh_tenant(tenant=tenant, as_of=today)
                     planned = plan_reminders(on=today, tenant_id=tenant.pk)
+                    opportunities_refresh(tenant=tenant, as_of=today)  # replacement and leaving scores (#17)
                     self.stdout.write(f"{slug}: analytics refreshed, reminders planned {planned}")
                 if not opts["tenants"]:
                     booked = seed_bookings(tenant=tenant, today=today, seed=opts["seed"])
