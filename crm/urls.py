@@ -55,6 +55,7 @@ urlpatterns = [
     # A namespace is what the user sees; the views behind it may live in the layer that composes apps.
     path("customers/", include((customers_urls.urlpatterns + workspace_urls.customer_patterns, "customers"))),
     path("reminders/", include("reminders.urls")),
+    path("results/", include("results.urls")),
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
     path("s/", include("channels.public_urls")),  # public short links of SMS (no login)
     path("line/", include("channels.line_urls")),  # LINE webhook and link page (public), LINE inbox
