@@ -131,3 +131,32 @@ def test_retention_series_rates_and_groups(tenant, shop):
     walk_in = next(g for g in groups if g["key"] == "walk_in")
     assert walk_in["service_return"] == {"eligible": 2, "retained": 0, "pending": 1, "rate": 0.0}
     assert walk_in["label"] == "飛び込み来店"  # the default language is Japanese
+
+
+def test_kpi_page_shows_retention_with_explanations(viewer_client, manager_client, tenant, shop):
+    from django.urls import reverse
+
+    retention_refresh(tenant=tenant, as_of=date.today())
+    url = reverse("analytics:section", args=["kpi"])
+    response = viewer_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    names = [t["name"] for t in response.context["tables"]]
+    assert names[-5:] == [
+        "retention_shaken",
+        "retention_check_12m",
+        "retention_service_return",
+        "retention_by_channel",
+        "retention_by_segment",
+    ]  # per-staff figures are for managers
+    assert "retention_by_staff" in [t["name"] for t in manager_client.get(url).context["tables"]]
+    csv = viewer_client.get(url, {"format": "csv", "table": "retention_shaken"})
+    assert csv.status_code == 200
+
+
+def test_kpi_page_other_tenant_sees_none_of_it(other_client, tenant, shop):
+    from django.urls import reverse
+
+    retention_refresh(tenant=tenant, as_of=AS_OF)
+    response = other_client.get(reverse("analytics:section", args=["kpi"]))
+    tables = {t["name"]: t for t in response.context["tables"]}
+    assert all(row[1] == 0 for row in tables["retention_shaken"]["rows"])
+    assert tables["retention_by_channel"]["rows"] == []
