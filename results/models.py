@@ -63,5 +63,7 @@ class UpliftMonthly(TenantOwned):
         verbose_name = _("reminder uplift")
         verbose_name_plural = _("reminder uplift")
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "rule", "month", "held_out"], name="upliftmonthly_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "rule", "month", "held_out"], name="upliftmonthly_unique"
+            )
         ]

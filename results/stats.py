@@ -151,17 +151,18 @@ def plain_words(result: Uplift) -> str:
     points = round(result.rate.estimate * 100)
     margin = max(round(result.rate.half_width * 100), 1) if result.rate.half_width > 0 else 0
     if points > 0:
-        text = _(
-            "Reminders brought back about %(n)s more customers per 100, give or take %(m)s."
-        ) % {"n": points, "m": margin}
+        text = _("Reminders brought back about %(n)s more customers per 100, give or take %(m)s.") % {
+            "n": points,
+            "m": margin,
+        }
     elif points < 0:
         text = _(
             "Customers who got reminders came back less often: about %(n)s fewer per 100, give or take %(m)s."
         ) % {"n": -points, "m": margin}
     else:
-        text = _("Reminded and held-out customers came back about equally often (give or take %(m)s per 100).") % {
-            "m": margin
-        }
+        text = _(
+            "Reminded and held-out customers came back about equally often (give or take %(m)s per 100)."
+        ) % {"m": margin}
     if not result.rate.excludes_zero:
         text += " " + _("This could still be chance: the difference is not clear yet.")
         if result.needed_per_group is not None:

@@ -64,7 +64,9 @@ def _csv(request, tables, stem: str):
     table = next((t for t in tables if t["name"] == request.GET.get("table")), None)
     if table is None:
         raise Http404
-    return csv_response([table["columns"], *table["rows"]], f"{request.tenant.slug}-{stem}-{table['name']}.csv")
+    return csv_response(
+        [table["columns"], *table["rows"]], f"{request.tenant.slug}-{stem}-{table['name']}.csv"
+    )
 
 
 def _overview_table(rows):
@@ -149,7 +151,9 @@ def _detail_tables(result) -> list[dict]:
         ]),
     )  # fmt: skip
     by_step = _table(
-        "by_step", _("Funnel by step"), [_("Step"), *stage_columns],
+        "by_step",
+        _("Funnel by step"),
+        [_("Step"), *stage_columns],
         [stage_row(s["key"], s) for s in result["by_step"]],
     )
     by_channel = _table(
@@ -169,7 +173,11 @@ def detail(request, pk: int):
     return render(
         request,
         "results/detail.html",
-        {"result": result, "tables": tables, "computed_at": selectors.results_computed_at(tenant=request.tenant)},
+        {
+            "result": result,
+            "tables": tables,
+            "computed_at": selectors.results_computed_at(tenant=request.tenant),
+        },
     )
 
 

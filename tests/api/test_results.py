@@ -23,7 +23,9 @@ def shop(tenant, staff):
             ServiceRecordFactory(vehicle=VehicleFactory(customer=customer), date=due, amount=10_000)
     car = VehicleFactory(customer=CustomerFactory(tenant=tenant, acquisition_channel="website"),
                          inspection_expiry=date(2025, 6, 10))  # fmt: skip
-    ServiceRecordFactory(vehicle=car, date=date(2025, 6, 1), kind=ServiceKind.SHAKEN, next_due=date(2027, 6, 10))
+    ServiceRecordFactory(
+        vehicle=car, date=date(2025, 6, 1), kind=ServiceKind.SHAKEN, next_due=date(2027, 6, 10)
+    )
     retention_refresh(tenant=tenant)
     results_refresh(tenant=tenant)
     return rule

@@ -72,7 +72,12 @@ def test_refresh_on_demand_for_managers_only(manager_client, viewer_client, tena
 
 def test_other_tenant_cannot_see_rule(other_client, shop):
     assert other_client.get(reverse("results:detail", args=[shop.pk])).status_code == 404
-    assert other_client.get(reverse("results:detail", args=[shop.pk]), {"format": "csv", "table": "funnel"}).status_code == 404
+    assert (
+        other_client.get(
+            reverse("results:detail", args=[shop.pk]), {"format": "csv", "table": "funnel"}
+        ).status_code
+        == 404
+    )
     page = other_client.get(reverse("results:index")).content.decode()
     assert "車検のご案内" not in page
 
