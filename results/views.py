@@ -157,7 +157,7 @@ def _detail_tables(result) -> list[dict]:
         [stage_row(s["key"], s) for s in result["by_step"]],
     )
     by_channel = _table(
-        "by_channel", _("Funnel by channel"), [_("Channel"), *stage_columns],
+        "by_channel", _("Funnel by channel"), [_("Message channel"), *stage_columns],
         [stage_row(channels.get(s["key"]) or _("Not sent (no channel)"), s) for s in result["by_channel"]],
     )  # fmt: skip
     return [funnel, groups, trend_table, by_step, by_channel]
