@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
+
 from analytics.kpi import index_of, month_of
 from analytics.models import CustomerRFM
 from analytics.sql import date_param, fetchall, is_postgres, month_index

@@ -184,7 +184,8 @@ def _retention_tables(request) -> list[dict]:
         _table(f"retention_{key}", title, [_("Month"), *cols],
                [[r["month"].strftime("%Y-%m"), r[key]["eligible"], r[key]["retained"], r[key]["pending"],
                  _pct(r[key]["rate"])] for r in series],
-               _chart("line", labels, [{"label": _("Rate (%)"), "data": [_pct(r[key]["rate"]) for r in series]}]),
+               _chart("line", labels,
+                      [{"label": _("Rate (%)"), "data": [_pct(r[key]["rate"]) for r in series]}]),
                note=notes[key] + " " + _("A case still open (not done yet, window not over) is left out of "
                                          "the rate until its window closes."))
         for key, title in kpis
@@ -198,7 +199,8 @@ def _retention_tables(request) -> list[dict]:
         tables.append(_table(
             f"retention_by_{dimension}", title,
             [_("Group"), *[f"{label}: {c}" for _k, label in kpis for c in (_("Eligible"), _("Rate (%)"))]],
-            [[g["label"], *[v for k, _l in kpis for v in (g[k]["eligible"], _pct(g[k]["rate"]))]] for g in groups],
+            [[g["label"], *[v for k, _l in kpis for v in (g[k]["eligible"], _pct(g[k]["rate"]))]]
+             for g in groups],
         ))  # fmt: skip
     return tables
 

@@ -132,7 +132,8 @@ def _detail_tables(result) -> list[dict]:
           _yen(up.held.revenue_mean)],
          [_("Difference"), None, None, *(
              [f"{_interval(rate)[0]:+} ({_interval(rate)[1]} … {_interval(rate)[2]})"] if rate else [None]),
-          f"{_yen(revenue.estimate):+,} ({_yen(revenue.low):,} … {_yen(revenue.high):,})" if revenue else None],
+          f"{_yen(revenue.estimate):+,} ({_yen(revenue.low):,} … {_yen(revenue.high):,})"
+          if revenue else None],
          [_("Customers needed per group"), up.needed_per_group, None, None, None]],
         note=_("Difference with its 95% interval in brackets (percentage points; yen)."),
     )  # fmt: skip

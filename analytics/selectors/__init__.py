@@ -5,7 +5,8 @@ reminder audiences, the Today page). Cross-tenant lookups raise Http404.
 
 One module per subject: `rfm` (scores, segments, snapshots), `kpi_tree`, `cohorts` (conversion and
 cohort retention), `ltv` (simple LTV per segment and channel, CAC, BTYD predictions), `demographics`
-(and satisfaction), `retention` (車検, 12-month check and service return). Callers import from `analytics.selectors`.
+(and satisfaction), `retention` (車検, 12-month check and service return). Callers import from
+`analytics.selectors`.
 """
 
 from analytics.selectors.cohorts import DAYS_PER_MONTH, cohort_retention, conversion_funnel

@@ -134,9 +134,10 @@ class Command(BaseCommand):
             )
             lo, hi = _sql(f"SELECT MIN(id), MAX(id) FROM {c} WHERE tenant_id = %s", [t])[0]
             _sql(
-                f"""INSERT INTO {p} (tenant_id, created_at, updated_at, external_ref, date, amount, gross_profit,
-                    is_refund, description, customer_id, category_id)
-                SELECT %s, now(), now(), '', DATE %s - (random() * 1825)::int, 1000 + (random() ^ 3 * 300000)::bigint,
+                f"""INSERT INTO {p} (tenant_id, created_at, updated_at, external_ref, date, amount,
+                    gross_profit, is_refund, description, customer_id, category_id)
+                SELECT %s, now(), now(), '', DATE %s - (random() * 1825)::int,
+                    1000 + (random() ^ 3 * 300000)::bigint,
                     300, false, '', %s + (random() ^ 2 * (%s - %s))::int, %s
                 FROM generate_series(1, %s) g""",
                 [t, AS_OF.isoformat(), lo, hi, lo, category, 6 * n],
@@ -151,15 +152,16 @@ class Command(BaseCommand):
                               WHEN 'check_12m' THEN CAST(d + INTERVAL '12 months' AS DATE) END, ''
                 FROM (
                     SELECT v.id, v.customer_id, k.kind, k.amount,
-                           CASE k.kind WHEN 'shaken' THEN CAST(v.inspection_expiry - INTERVAL '24 months' * k.n
-                                                          AS DATE) - (random() * 40)::int
+                           CASE k.kind WHEN 'shaken'
+                                THEN CAST(v.inspection_expiry - INTERVAL '24 months' * k.n AS DATE)
+                                     - (random() * 40)::int
                                        WHEN 'check_12m' THEN CAST(v.inspection_expiry - INTERVAL '12 months'
                                                              - INTERVAL '24 months' * k.n AS DATE)
                                        ELSE DATE %s - (random() * 1825)::int END AS d,
                            random() AS x, k.share
                     FROM {v} v CROSS JOIN (VALUES ('shaken', 1, 90000, 0.7), ('shaken', 2, 90000, 0.7),
-                        ('check_12m', 1, 15000, 0.6), ('oil_change', 0, 6000, 1.0), ('oil_change', 0, 6000, 1.0))
-                        AS k(kind, n, amount, share)
+                        ('check_12m', 1, 15000, 0.6), ('oil_change', 0, 6000, 1.0),
+                        ('oil_change', 0, 6000, 1.0)) AS k(kind, n, amount, share)
                     WHERE v.tenant_id = %s
                 ) v WHERE x < share AND d <= DATE %s""",
                 [t, AS_OF.isoformat(), t, AS_OF.isoformat()],
@@ -184,11 +186,13 @@ class Command(BaseCommand):
                             created_at, updated_at)
                         SELECT %s, %s, %s, customer_id, vehicle_id, occ, occ + %s,
                             CASE WHEN held THEN 'held_out' ELSE 'sent' END, '',
-                            CASE WHEN held THEN '' ELSE (ARRAY['email','line','postcard'])[1 + customer_id %% 3] END,
+                            CASE WHEN held THEN ''
+                                 ELSE (ARRAY['email','line','postcard'])[1 + customer_id %% 3] END,
                             0, CASE WHEN held THEN NULL ELSE now() END,
                             CASE WHEN NOT held AND random() < 0.3 THEN now() END,
                             CASE WHEN NOT held AND random() < 0.1 THEN now() END, now(), now()
-                        FROM (SELECT v.customer_id, CASE WHEN %s = 'birthday' THEN NULL ELSE v.id END AS vehicle_id,
+                        FROM (SELECT v.customer_id,
+                                     CASE WHEN %s = 'birthday' THEN NULL ELSE v.id END AS vehicle_id,
                                      {occasion} AS occ, (v.customer_id * 7919 + %s) %% 10 = 0 AS held
                               FROM {v} v WHERE v.tenant_id = %s AND v.customer_id %% 2 = %s) x""",
                         [t, rules[kind], step, offset, kind, *birthday, rules[kind], t, parity],
