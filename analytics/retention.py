@@ -13,7 +13,8 @@ Definitions (docs/analytics.md, "Retention"):
 * **12-month check retention.** Each 車検 record with next expiry N puts a 12-month legal check due on
   N − 12 months; retained when a 12-month check record of the vehicle is dated in [due − 90 d, due + 30 d].
 * **Service return within 12 months.** For every customer and month with a service record: the last
-  service day of that month; retained when the customer has a later service record within 365 days.
+  service day of that month; retained when the customer's next service (the first day of their next
+  month with one) is within 365 days.
 
 Each KPI is counted by the month of the expiry / due date / visit, for the whole shop and by the
 customer's assigned staff, acquisition channel and current RFM segment. One query computes every row
@@ -98,13 +99,15 @@ def _events_sql(as_of: date) -> tuple[str, list]:
         WHERE x.tenant_id = %s AND x.kind = '{c12}'
           AND x.date BETWEEN {add_days("chk.e", -BEFORE_DAYS)} AND {add_days("chk.e", AFTER_DAYS)}
     ),
-    days AS (
-        SELECT customer_id, date AS d, LEAD(date) OVER (PARTITION BY customer_id ORDER BY date) AS next_d
-        FROM (SELECT DISTINCT customer_id, date FROM {sr} WHERE tenant_id = %s AND date <= {d}) s
+    months AS (
+        SELECT customer_id, {month_index("date")} AS mi, MIN(date) AS first_d, MAX(date) AS last_d
+        FROM {sr} WHERE tenant_id = %s AND date <= {d} GROUP BY customer_id, {month_index("date")}
     ),
     visits AS (
-        SELECT customer_id, {month_index("d")} AS mi, MAX(d) AS d FROM days
-        WHERE d BETWEEN {d} AND {d} GROUP BY customer_id, {month_index("d")}
+        -- the next month with a service starts with the customer's next service day after this month
+        SELECT customer_id, mi, last_d AS d,
+               LEAD(first_d) OVER (PARTITION BY customer_id ORDER BY mi) AS next_d
+        FROM months
     ),
     ev AS (
         SELECT 'shaken' AS kpi, exp.customer_id, exp.mi,
@@ -118,15 +121,14 @@ def _events_sql(as_of: date) -> tuple[str, list]:
         FROM chk LEFT JOIN chk_ok ok ON ok.vehicle_id = chk.vehicle_id AND ok.mi = chk.mi
         UNION ALL
         SELECT 'service_return', visits.customer_id, visits.mi,
-               CASE WHEN ret.next_d IS NOT NULL AND ret.next_d <= {add_days("visits.d", RETURN_DAYS)}
-                    AND ret.next_d <= {d} THEN 1 ELSE 0 END,
+               CASE WHEN visits.next_d <= {add_days("visits.d", RETURN_DAYS)} THEN 1 ELSE 0 END,
                CASE WHEN {add_days("visits.d", RETURN_DAYS)} > {d} THEN 1 ELSE 0 END
-        FROM visits JOIN days ret ON ret.customer_id = visits.customer_id AND ret.d = visits.d
+        FROM visits WHERE visits.d BETWEEN {d} AND {d}
     )"""
     # exp_raw (3 tenant params + range), exp range, chk (tenant, range), exp_ok, chk_ok (tenant each),
-    # days (tenant, as_of), visits range, ev (as_of × 4).
+    # months (tenant, as_of), ev (as_of × 3, range).
     params: list = [None, start, end, None, None, start, end, None, start, end, None, None, None, as_of]
-    params += [start, end, as_of, as_of, as_of, as_of]
+    params += [as_of, as_of, as_of, start, end]
     return sql, params
 
 

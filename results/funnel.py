@@ -9,12 +9,14 @@ attribution days]. Definitions in docs/analytics.md ("Results of reminders").
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from analytics.sql import date_param, fetchall, is_postgres, month_index
 from bookings.models import Booking, BookingStatus
 from customers.models import Purchase, ServiceRecord
 from reminders.models import TRANSACTIONAL_KINDS, Reminder, ReminderRule, ReminderStatus
+
+MAX_ATTRIBUTION_DAYS = 365  # ReminderRule.attribution_days is validated to at most this
 
 
 def _until(due: str, days: str) -> str:
@@ -29,12 +31,30 @@ def _float() -> str:
 
 
 def _visits_cte() -> str:
+    """`visits(customer_id, d, amount)` between two bound dates (the reminders' first due date and the
+    last one + the longest window), so years of older history are not joined at all."""
     purchase, service = Purchase._meta.db_table, ServiceRecord._meta.db_table
+    d = date_param()
     return f"""visits AS (
-        SELECT customer_id, date AS d, amount FROM {purchase} WHERE tenant_id = %s AND NOT is_refund
+        SELECT customer_id, date AS d, amount FROM {purchase}
+        WHERE tenant_id = %s AND NOT is_refund AND date BETWEEN {d} AND {d}
         UNION ALL
-        SELECT customer_id, date, amount FROM {service} WHERE tenant_id = %s
+        SELECT customer_id, date, amount FROM {service} WHERE tenant_id = %s AND date BETWEEN {d} AND {d}
     )"""
+
+
+def _visit_params(tenant_id: int, as_of: date) -> list | None:
+    """The bound parameters of `_visits_cte`, or None when the tenant has no reminder due yet."""
+    reminder = Reminder._meta.db_table
+    sql = f"SELECT MIN(due_date), MAX(due_date) FROM {reminder} WHERE tenant_id = %s"
+    sql += f" AND due_date <= {date_param()}"
+    ((first, last),) = fetchall(sql, [tenant_id, as_of])
+    if first is None:
+        return None
+    if isinstance(first, str):  # SQLite returns the aggregate of a date column as text
+        first, last = date.fromisoformat(first), date.fromisoformat(last)
+    until = last + timedelta(days=MAX_ATTRIBUTION_DAYS)
+    return [tenant_id, first, until, tenant_id, first, until]
 
 
 def _excluded_kinds() -> str:
@@ -74,7 +94,10 @@ def funnel_rows(*, tenant_id: int, as_of: date) -> list[dict]:
     FROM rem LEFT JOIN hit ON hit.id = rem.id LEFT JOIN bk ON bk.reminder_id = rem.id
     GROUP BY rem.rule_id, rem.step, rem.channel, rem.mi
     """
-    rows = fetchall(sql, [tenant_id, as_of, tenant_id, tenant_id, tenant_id])
+    visit_params = _visit_params(tenant_id, as_of)
+    if visit_params is None:
+        return []
+    rows = fetchall(sql, [tenant_id, as_of, *visit_params, tenant_id])
     keys = ("rule_id", "step", "channel", "mi", "planned", "sent", "opened", "clicked", "booked", "visited")
     return [dict(zip((*keys, "revenue"), (*row[:10], int(row[10])), strict=True)) for row in rows]
 
@@ -113,7 +136,10 @@ def uplift_rows(*, tenant_id: int, as_of: date) -> list[dict]:
     FROM units u LEFT JOIN outcome o ON o.rule_id = u.rule_id AND o.customer_id = u.customer_id
     GROUP BY u.rule_id, {month_index("u.first_due")}, u.held_out
     """
-    rows = fetchall(sql, [tenant_id, as_of, tenant_id, tenant_id])
+    visit_params = _visit_params(tenant_id, as_of)
+    if visit_params is None:
+        return []
+    rows = fetchall(sql, [tenant_id, as_of, *visit_params])
     return [
         {
             "rule_id": rule_id,
