@@ -164,9 +164,10 @@ def plain_words(result: Uplift) -> str:
             "Reminded and held-out customers came back about equally often (give or take %(m)s per 100)."
         ) % {"m": margin}
     if not result.rate.excludes_zero:
-        text += " " + _("This could still be chance: the difference is not clear yet.")
+        sep = "" if (translation.get_language() or "").startswith("ja") else " "  # no spaces in Japanese
+        text += sep + _("This could still be chance: the difference is not clear yet.")
         if result.needed_per_group is not None:
-            text += " " + _("About %(n)s customers in each group would show it reliably.") % {
+            text += sep + _("About %(n)s customers in each group would show it reliably.") % {
                 "n": f"{result.needed_per_group:,}"
             }
     return text

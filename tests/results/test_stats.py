@@ -118,3 +118,11 @@ def test_plain_words_unclear_and_no_control_group():
     words = plain_words_all(none)
     assert words["en"] == "No control group: the effect cannot be measured."
     assert words["ja"] == "対照群がないため、効果は測定できません。"
+
+
+def test_plain_words_japanese_sentences_join_without_spaces():
+    words = plain_words_all(uplift(Group(200, 66), Group(50, 15)))
+    assert words["ja"] == (
+        "リマインドで100人あたり約3人多く来店しました（±14人）。"
+        "まだ偶然の可能性があり、差ははっきりしていません。確かめるには各グループ約3,763人が必要です。"
+    )
