@@ -24,6 +24,7 @@ from analytics.serializers import (
     CustomerRFMSerializer,
     KpiQuerySerializer,
     MonthQuerySerializer,
+    RetentionQuerySerializer,
 )
 from crm.api.filters import IdFilter
 from crm.api.permissions import TenantRolePermission
@@ -228,3 +229,33 @@ class CohortView(AnalyticsView):
 
     def compute(self, tenant, months: int):
         return {"cohorts": selectors.cohort_retention(tenant=tenant, months=months)}
+
+
+class RetentionView(AnalyticsView):
+    query_serializer = RetentionQuerySerializer
+
+    @extend_schema(
+        summary=_("Retention KPIs"),
+        description=_(
+            "車検 retention, 12-month check retention and service return within 12 months "
+            "(docs/analytics.md): by month for the whole shop, or summed over the last `months` months "
+            "per assigned staff (managers only), acquisition channel or segment. A rate is retained ÷ "
+            "(eligible − still open)."
+        ),
+        parameters=[RetentionQuerySerializer],
+        tags=["analytics"],
+        responses=OpenApiResponse(OpenApiTypes.OBJECT),
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, tenant, months: int, dimension: str):
+        base = {"computed_at": selectors.retention_computed_at(tenant=tenant), "dimension": dimension}
+        if dimension == "all":
+            return {**base, "months": selectors.retention_series(tenant=tenant, months=months)}
+        if dimension == "staff" and not role_at_least(
+            self.request.membership.role if self.request.membership else Role.VIEWER, VIEW_ALL_ANALYTICS
+        ):
+            raise exceptions.PermissionDenied()
+        groups = selectors.retention_by_group(tenant=tenant, dimension=dimension, months=months)
+        return {**base, "groups": groups}

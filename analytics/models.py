@@ -261,3 +261,44 @@ class CustomerLTV(TenantOwned):
         verbose_name = _("customer LTV")
         verbose_name_plural = _("customer LTV")
         indexes = [models.Index(fields=["tenant", "insufficient_history"], name="customerltv_tenant_insuff")]
+
+
+class RetentionKPI(models.TextChoices):
+    SHAKEN = "shaken", _("車検 retention")
+    CHECK_12M = "check_12m", _("12-month check retention")
+    SERVICE_RETURN = "service_return", _("Service return within 12 months")
+
+
+class RetentionDimension(models.TextChoices):
+    ALL = "all", _("Whole shop")
+    STAFF = "staff", _("Assigned staff")
+    CHANNEL = "channel", _("Acquisition channel")
+    SEGMENT = "segment", _("Segment")
+
+
+class RetentionMonthly(TenantOwned):
+    """One retention KPI of one month for the whole shop or one group (analytics.retention).
+
+    `key` is the group within the dimension: a staff member's id, an acquisition channel or a segment
+    code ('' = the whole shop, or customers without one). `pending` counts the eligible ones whose
+    window is still open at the refresh (not retained yet, but they still may be).
+    """
+
+    kpi = models.CharField(_("KPI"), max_length=20, choices=RetentionKPI.choices)
+    dimension = models.CharField(_("by"), max_length=10, choices=RetentionDimension.choices)
+    key = models.CharField(_("group"), max_length=40, blank=True)
+    month = models.DateField(_("month"))  # always the 1st
+    eligible = models.IntegerField(_("eligible"), default=0)
+    retained = models.IntegerField(_("retained"), default=0)
+    pending = models.IntegerField(_("still open"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("monthly retention")
+        verbose_name_plural = _("monthly retention")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kpi", "dimension", "key", "month"], name="retentionmonthly_unique"
+            )
+        ]
+        ordering = ["kpi", "dimension", "key", "month"]

@@ -50,3 +50,12 @@ class KpiQuerySerializer(serializers.Serializer):
 
 class CohortQuerySerializer(serializers.Serializer):
     months = serializers.IntegerField(min_value=1, max_value=120, default=24)
+
+
+class RetentionQuerySerializer(serializers.Serializer):
+    months = serializers.IntegerField(min_value=1, max_value=36, default=24)
+    dimension = serializers.ChoiceField(
+        choices=["all", "staff", "channel", "segment"],
+        default="all",
+        help_text=_("all: by month for the whole shop; staff (managers), channel, segment: per group."),
+    )

@@ -20,7 +20,9 @@ from analytics.models import (
     CustomerLTV,
     FitStatus,
     MonthlyKPI,
+    RetentionMonthly,
 )
+from analytics.retention import retention_rows
 from analytics.rfm import rfm_refresh_sql, snapshot_sql
 from analytics.sql import date_param, days_between, fetchall, transactions_cte, tune_refresh_transaction
 from crm.db.bulk import bulk_insert
@@ -274,12 +276,32 @@ def _store_ltv(*, tenant, fit, ids, insufficient, purchases=None, alive=None, va
     )
 
 
+@transaction.atomic
+def retention_refresh(*, tenant: Tenant, as_of: date | None = None) -> int:
+    """Rebuild the tenant's monthly retention rows (車検, 12-month check, service return) up to `as_of`.
+
+    One aggregate query (analytics.retention); its few thousand rows replace the previous ones in the
+    same transaction, so readers see the old or the new figures. Run after `rfm_refresh` (segments).
+    """
+    as_of = as_of or timezone.localdate()
+    tune_refresh_transaction()
+    rows = retention_rows(tenant_id=tenant.pk, as_of=as_of)
+    now = timezone.now()
+    RetentionMonthly.objects.for_tenant(tenant).delete()
+    RetentionMonthly.objects.bulk_create(
+        [RetentionMonthly(tenant=tenant, computed_at=now, **row) for row in rows], batch_size=2000
+    )
+    return len(rows)
+
+
 def analytics_refresh_tenant(*, tenant: Tenant, as_of: date | None = None, fit: bool = True) -> dict:
-    """The nightly refresh of one tenant: RFM + snapshot, monthly KPIs, and (optionally) the BTYD fit."""
+    """The nightly refresh of one tenant: RFM + snapshot, monthly KPIs, retention, and (optionally) the
+    BTYD fit."""
     as_of = as_of or timezone.localdate()
     result = {
         "rfm_rows": rfm_refresh(tenant=tenant, as_of=as_of),
         "kpi_months": kpi_refresh(tenant=tenant, as_of=as_of),
+        "retention_rows": retention_refresh(tenant=tenant, as_of=as_of),
     }
     if fit:
         result["btyd_status"] = btyd_fit_tenant(tenant=tenant, as_of=as_of).status

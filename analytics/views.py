@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from analytics import selectors
-from analytics.models import SCORED_SEGMENTS, Segment
+from analytics.models import SCORED_SEGMENTS, RetentionDimension, RetentionKPI, Segment
 from analytics.services import analytics_settings_get, analytics_settings_update
 from crm.common.csvsafe import csv_response
 from crm.tenancy.permissions import tenant_view
@@ -38,8 +38,8 @@ def _num(value, digits=0):
     return round(value, digits) if digits else round(value)
 
 
-def _table(name, title, columns, rows, chart=None):
-    return {"name": name, "title": title, "columns": columns, "rows": rows, "chart": chart}
+def _table(name, title, columns, rows, chart=None, note=""):
+    return {"name": name, "title": title, "columns": columns, "rows": rows, "chart": chart, "note": note}
 
 
 def _chart(kind, labels, datasets, *, stacked=False, title=""):
@@ -156,8 +156,53 @@ def _kpi(request):
                     {"label": _("Unit price effect"), "data": [d[4] for d in dec_rows]},
                 ], stacked=True, title=_("versus last month")),
             ),
+            *_retention_tables(request),
         ],
     }  # fmt: skip
+
+
+def _retention_notes() -> dict[str, str]:
+    return {
+        "shaken": _("Of the cars whose 車検 expired in the month, the share that had it done here between "
+                    "90 days before and 30 days after the expiry date."),
+        "check_12m": _("Of the cars due for their 12-month legal check in the month (a year before the next "
+                       "車検), the share that had it done here between 90 days before and 30 days after."),
+        "service_return": _("Of the customers who had a service here in the month, the share who came back "
+                            "for another service within 12 months."),
+    }  # fmt: skip
+
+
+def _retention_tables(request) -> list[dict]:
+    """The retention KPIs of the KPI tree page: by month (whole shop), and by channel, segment and staff."""
+    t = request.tenant
+    series = selectors.retention_series(tenant=t, months=24)
+    labels = [r["month"].strftime("%Y-%m") for r in series]
+    kpis = [(k.value, k.label) for k in RetentionKPI]
+    notes = _retention_notes()
+    cols = [_("Eligible"), _("Retained"), _("Still open"), _("Rate (%)")]
+    tables = [
+        _table(f"retention_{key}", title, [_("Month"), *cols],
+               [[r["month"].strftime("%Y-%m"), r[key]["eligible"], r[key]["retained"], r[key]["pending"],
+                 _pct(r[key]["rate"])] for r in series],
+               _chart("line", labels,
+                      [{"label": _("Rate (%)"), "data": [_pct(r[key]["rate"]) for r in series]}]),
+               note=notes[key] + " " + _("A case still open (not done yet, window not over) is left out of "
+                                         "the rate until its window closes."))
+        for key, title in kpis
+    ]  # fmt: skip
+    dimensions = [(RetentionDimension.CHANNEL, _("Retention by acquisition channel (last 12 months)")),
+                  (RetentionDimension.SEGMENT, _("Retention by segment (last 12 months)"))]  # fmt: skip
+    if request.membership.has_role(VIEW_ALL_ANALYTICS):
+        dimensions.append((RetentionDimension.STAFF, _("Retention by assigned staff (last 12 months)")))
+    for dimension, title in dimensions:
+        groups = selectors.retention_by_group(tenant=t, dimension=dimension, months=12)
+        tables.append(_table(
+            f"retention_by_{dimension}", title,
+            [_("Group"), *[f"{label}: {c}" for _k, label in kpis for c in (_("Eligible"), _("Rate (%)"))]],
+            [[g["label"], *[v for k, _l in kpis for v in (g[k]["eligible"], _pct(g[k]["rate"]))]]
+             for g in groups],
+        ))  # fmt: skip
+    return tables
 
 
 def _conversion(request):

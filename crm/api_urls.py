@@ -20,6 +20,7 @@ from customers.apis import (
 from interactions.apis import CallTaskViewSet, DealViewSet, InteractionViewSet
 from reminders.apis import ReminderRuleViewSet, ReminderTemplateViewSet, ReminderViewSet
 from reminders.campaigns.apis import CampaignViewSet
+from results import apis as results_apis
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -59,6 +60,9 @@ urlpatterns: list = [
     path("analytics/kpi/", analytics_apis.KpiTreeView.as_view(), name="analytics-kpi"),
     path("analytics/conversion/", analytics_apis.ConversionView.as_view(), name="analytics-conversion"),
     path("analytics/cohorts/", analytics_apis.CohortView.as_view(), name="analytics-cohorts"),
+    path("analytics/retention/", analytics_apis.RetentionView.as_view(), name="analytics-retention"),
+    path("results/", results_apis.ResultsListView.as_view(), name="results"),
+    path("results/<str:rule_id>/", results_apis.ResultsDetailView.as_view(), name="results-detail"),
     # Last: anything else under the API answers in JSON (crm.api.exceptions.UnknownEndpoint).
     re_path(r"", UnknownEndpoint.as_view()),
 ]

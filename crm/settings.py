@@ -255,6 +255,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "opportunities.tasks.refresh_all_tenants",
         "schedule": crontab(hour=4, minute=0),
     },
+    "refresh-results-nightly": {
+        "task": "results.tasks.refresh_all_tenants",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "prune-login-records-daily": {
         "task": "crm.tasks.prune_login_records",
         "schedule": crontab(hour=4, minute=30),

@@ -56,6 +56,7 @@ urlpatterns = [
     path("customers/", include((customers_urls.urlpatterns + workspace_urls.customer_patterns, "customers"))),
     path("reminders/", include("reminders.urls")),
     path("campaigns/", include("reminders.campaigns.urls")),
+    path("results/", include("results.urls")),
     path("u/", include("reminders.public_urls")),  # public unsubscribe links (no login)
     path("s/", include("channels.public_urls")),  # public short links of SMS (no login)
     path("line/", include("channels.line_urls")),  # LINE webhook and link page (public), LINE inbox

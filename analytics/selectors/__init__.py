@@ -5,7 +5,8 @@ reminder audiences, the Today page). Cross-tenant lookups raise Http404.
 
 One module per subject: `rfm` (scores, segments, snapshots), `kpi_tree`, `cohorts` (conversion and
 cohort retention), `ltv` (simple LTV per segment and channel, CAC, BTYD predictions), `demographics`
-(and satisfaction). Callers import from `analytics.selectors`.
+(and satisfaction), `retention` (車検, 12-month check and service return). Callers import from
+`analytics.selectors`.
 """
 
 from analytics.selectors.cohorts import DAYS_PER_MONTH, cohort_retention, conversion_funnel
@@ -20,6 +21,11 @@ from analytics.selectors.ltv import (
     ltv_by_channel,
     ltv_by_segment,
     predicted_ltv_summary,
+)
+from analytics.selectors.retention import (
+    retention_by_group,
+    retention_computed_at,
+    retention_series,
 )
 from analytics.selectors.rfm import (
     SEGMENT_CODES,
@@ -57,6 +63,9 @@ __all__ = [
     "ltv_by_segment",
     "migration_matrix",
     "predicted_ltv_summary",
+    "retention_by_group",
+    "retention_computed_at",
+    "retention_series",
     "rfm_computed_at",
     "rfm_grid",
     "rfm_rows",

@@ -36,6 +36,7 @@ BENCHMARK_COMMANDS = {
     "bench_pages",
     "bench_postcards",
     "bench_reminders",
+    "bench_results",
     "drill_pg_restart",
     "fault_drill",
 }

@@ -98,6 +98,7 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
         ("analytics_ltv", "/analytics/ltv/"),
         ("analytics_demographics", "/analytics/demographics/"),
         ("analytics_segment_map", "/analytics/segment-map/"),
+        ("results", "/results/"),
         ("import", "/customers/import/"),
         ("settings", "/settings/"),
         ("settings_members", "/settings/members/"),

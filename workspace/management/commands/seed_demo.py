@@ -20,6 +20,7 @@ from reminders.planner import plan_reminders
 from workspace.demo import DEMO_TENANTS, demo_tenant_with_staff, seed_tenant
 from workspace.demo.bookings import seed_bookings
 from workspace.demo.line import seed_line
+from workspace.demo.results import seed_results
 
 
 class Command(BaseCommand):
@@ -111,6 +112,9 @@ class Command(BaseCommand):
                 )
                 for key, value in counts.items():
                     totals[key] = totals.get(key, 0) + value
+                if not opts["tenants"]:  # a year of reminders with a control group (the Results page)
+                    simulated = seed_results(tenant=tenant, today=today, seed=opts["seed"])
+                    self.stdout.write(f"{slug}: simulated year of reminders {simulated}")
                 if not opts["no_refresh"] and not opts["tenants"]:
                     # A demo shop opens with fresh RFM segments, KPIs, LTV and this month's reminders planned.
                     analytics_refresh_tenant(tenant=tenant, as_of=today)
