@@ -33,14 +33,15 @@ def worklist_entries(
     membership: Membership | None,
     kind: str | None = None,
     staff: str | None = None,
+    own_only: bool = False,
 ) -> QuerySet[WorklistEntry]:
     """The week's shown entries (not dismissed) a member may see, by staff member then rank.
 
     `membership` None means an integration key (shop-wide, like a manager). `staff` (managers only):
-    a user id, or UNASSIGNED.
+    a user id, or UNASSIGNED. `own_only`: the member's own entries whatever their role (Today).
     """
     rows = WorklistEntry.objects.for_tenant(tenant).filter(week=week, status__in=SHOWN_STATUSES)
-    if not may_see_all(membership):
+    if own_only or not may_see_all(membership):
         rows = rows.filter(staff=user)
     elif staff == UNASSIGNED:
         rows = rows.filter(staff__isnull=True)
