@@ -159,5 +159,5 @@ def test_another_shops_user_can_neither_see_nor_act_on_an_entry(other_client, li
 def test_english_readers_get_english(staff_client, lists):
     staff_client.cookies["django_language"] = "en"
     html = staff_client.get(reverse("worklist:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "This week&#x27;s list" in html
+    assert "<h1 class=\"h4 mb-0\">This week's list <small" in html
     assert "Learned from your history" in html
