@@ -67,7 +67,9 @@ class WorklistEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
             raise exceptions.ValidationError({"week": [_("Enter a date as YYYY-MM-DD.")]}) from exc
 
     def scope_queryset(self, queryset):
-        membership = None if isinstance(self.request.auth, ApiKey) else getattr(self.request, "membership", None)
+        membership = (
+            None if isinstance(self.request.auth, ApiKey) else getattr(self.request, "membership", None)
+        )
         if not may_see_all(membership):
             queryset = queryset.filter(staff=self.request.user)
         if self.action == "list":

@@ -8,3 +8,9 @@ class OpportunitiesConfig(AppConfig):
 
     name = "opportunities"
     verbose_name = _("Opportunities")
+
+    def ready(self):
+        from customers.privacy import register_personal_data
+        from opportunities.privacy import PERSONAL_DATA
+
+        register_personal_data(PERSONAL_DATA)

@@ -161,7 +161,9 @@ class WorklistEntry(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["tenant", "week", "staff", "rank"], name="worklistentry_week_staff"),
-            models.Index(fields=["tenant", "customer", "kind", "dismissed_at"], name="worklistentry_dismissed"),
+            models.Index(
+                fields=["tenant", "customer", "kind", "dismissed_at"], name="worklistentry_dismissed"
+            ),
             models.Index(fields=["tenant", "updated_at", "id"], name="worklistentry_tenant_updated"),
         ]
 
@@ -183,9 +185,7 @@ class WorklistAction(TenantOwned):
         related_name="+",
     )
     object_id = models.BigIntegerField(_("resulting object id"), null=True, blank=True)
-    dismiss_reason = models.CharField(
-        _("reason"), max_length=20, choices=DismissReason.choices, blank=True
-    )
+    dismiss_reason = models.CharField(_("reason"), max_length=20, choices=DismissReason.choices, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 

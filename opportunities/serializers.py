@@ -14,7 +14,9 @@ from opportunities.selectors import done_actions, entry_reason
 
 class WorklistEntrySerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.full_name", read_only=True)
-    reason = serializers.SerializerMethodField(help_text=_("Why the customer is on the list, in plain words."))
+    reason = serializers.SerializerMethodField(
+        help_text=_("Why the customer is on the list, in plain words.")
+    )
     actions_done = serializers.SerializerMethodField(help_text=_("Actions already taken from this entry."))
 
     class Meta:
@@ -57,5 +59,7 @@ class DismissSerializer(serializers.Serializer):
 
 class ActionResultSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=ActionKind.choices)
-    object_id = serializers.IntegerField(allow_null=True, help_text=_("The call task, deal or reminder made."))
+    object_id = serializers.IntegerField(
+        allow_null=True, help_text=_("The call task, deal or reminder made.")
+    )
     entry = WorklistEntrySerializer()

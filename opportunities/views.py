@@ -74,7 +74,12 @@ def worklist(request):
     kind = request.GET.get("kind") if request.GET.get("kind") in EntryKind.values else ""
     staff = request.GET.get("staff", "") if selectors.may_see_all(membership) else ""
     entries = selectors.worklist_entries(
-        tenant=tenant, week=_this_week(request), user=request.user, membership=membership, kind=kind, staff=staff
+        tenant=tenant,
+        week=_this_week(request),
+        user=request.user,
+        membership=membership,
+        kind=kind,
+        staff=staff,
     ).order_by("staff__display_name", "staff_id", "rank", "pk")
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     managers = selectors.may_see_all(membership)
@@ -139,16 +144,16 @@ def worklist_action(request, pk: int, action: str):
     if action not in DONE:
         raise Http404
     tenant = request.tenant
-    entry = selectors.worklist_entry_get(tenant=tenant, pk=pk, user=request.user, membership=request.membership)
+    entry = selectors.worklist_entry_get(
+        tenant=tenant, pk=pk, user=request.user, membership=request.membership
+    )
     compact = request.POST.get("compact") == "1"
     try:
         if action == "dismiss":
             form = DismissForm(request.POST)
             if not form.is_valid():
                 raise ApplicationError(_("Choose why you dismiss this entry."))
-            services.worklist_entry_dismiss(
-                tenant=tenant, entry=entry, by=request.user, **form.cleaned_data
-            )
+            services.worklist_entry_dismiss(tenant=tenant, entry=entry, by=request.user, **form.cleaned_data)
         else:
             service = {
                 "call_task": services.worklist_entry_call_task,

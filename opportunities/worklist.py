@@ -43,7 +43,9 @@ def week_of(day: date) -> date:
 def worklist_settings_get(*, tenant: Tenant) -> WorklistSettings:
     """The shop's settings; an unsaved row with the defaults when the shop never changed them."""
     found = WorklistSettings.objects.for_tenant(tenant).select_related("message_template").first()
-    return found or WorklistSettings(tenant=tenant, per_staff=DEFAULT_PER_STAFF, dismiss_days=DEFAULT_DISMISS_DAYS)
+    return found or WorklistSettings(
+        tenant=tenant, per_staff=DEFAULT_PER_STAFF, dismiss_days=DEFAULT_DISMISS_DAYS
+    )
 
 
 _CANDIDATES = f"""
@@ -92,7 +94,8 @@ SELECT %(tenant)s, %(week)s, ranked.staff_id, ranked.rn, ranked.kind, ranked.cus
                               AND w.customer_id = c.customer_id)
       ) best
       LEFT JOIN (SELECT k.staff_id, COUNT(*) AS n FROM opportunities_worklistentry k
-                  WHERE k.tenant_id = %(tenant)s AND k.week = %(week)s AND k.status = '{EntryStatus.ACTED.value}'
+                  WHERE k.tenant_id = %(tenant)s AND k.week = %(week)s
+                    AND k.status = '{EntryStatus.ACTED.value}'
                   GROUP BY k.staff_id) kept
              ON kept.staff_id = best.staff_id OR (kept.staff_id IS NULL AND best.staff_id IS NULL)
      WHERE best.pick = 1

@@ -34,7 +34,8 @@ PERSONAL_TEMPLATES = (
     (
         "{{ shop_name }}からのご案内",
         "{{ customer_name }}\n\nいつも{{ shop_name }}をご利用いただきありがとうございます。\n"
-        "{{ vehicle }}のことで、担当の{{ staff_name|default(shop_name, true) }}よりご案内したいことがございます。\n"
+        "{{ vehicle }}のことで、担当の{{ staff_name|default(shop_name, true) }}より"
+        "ご案内したいことがございます。\n"
         "ご都合のよい時にお電話（{{ shop_phone }}）か、こちらからご連絡ください：\n{{ booking_url }}",
     ),
     (
@@ -59,7 +60,8 @@ def _shop_today(tenant: Tenant) -> date:
 
 
 def personal_template_default(*, tenant: Tenant) -> ReminderTemplate:
-    """The shop's default personal-message template (Japanese, with its English sibling), made on first use."""
+    """The shop's default personal-message template (Japanese, with its English sibling), made on first
+    use."""
     existing = (
         ReminderTemplate.objects.for_tenant(tenant)
         .filter(name=PERSONAL_TEMPLATE_NAME, language=Language.JA)
@@ -138,5 +140,7 @@ def personal_message_queue(
         with transaction.atomic():
             reminder.save()
     except IntegrityError as exc:  # a concurrent click won the unique index
-        raise AlreadyMessaged(_("A message to this customer was already sent from this week's list.")) from exc
+        raise AlreadyMessaged(
+            _("A message to this customer was already sent from this week's list.")
+        ) from exc
     return reminder

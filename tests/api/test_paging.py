@@ -238,7 +238,9 @@ def plant_bookings(tenant):
 def plant_worklist(tenant):
     people = Customer.objects.bulk_create(_customers(tenant, ROWS))
     WorklistEntry.objects.bulk_create(
-        WorklistEntry(tenant=tenant, week=date(2026, 11, 2), rank=1, kind="leaving", customer=p, probability=0.5)
+        WorklistEntry(
+            tenant=tenant, week=date(2026, 11, 2), rank=1, kind="leaving", customer=p, probability=0.5
+        )
         for p in people
     )
 

@@ -18,14 +18,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def entries(tenant, staff, manager):
-    mori, car = owner_with_car(
+    _mori, car = owner_with_car(
         tenant, staff=staff, family_name="森", consent=Consent.OPTED_IN, consent_at=timezone.now()
     )
     replacement(car, value=300_000, probability=0.5)
     hayashi, _car = owner_with_car(tenant, staff=manager, family_name="林")
     leaving(hayashi, value=90_000)
     worklist_refresh(tenant=tenant)
-    return {e.customer.family_name: e for e in WorklistEntry.objects.for_tenant(tenant).select_related("customer")}
+    return {
+        e.customer.family_name: e for e in WorklistEntry.objects.for_tenant(tenant).select_related("customer")
+    }
 
 
 def _names(response):
@@ -69,7 +71,11 @@ def test_a_deal_through_the_api_is_created_once(api, entries, tenant):
     deal = Deal.objects.for_tenant(tenant).get()
     assert response.json()["object_id"] == deal.pk
     assert response.json()["entry"]["actions_done"] == ["deal"]
-    assert (deal.stage, deal.expected_amount, deal.vehicle_id) == (DealStage.PROPOSAL, 600_000, entry.vehicle_id)
+    assert (deal.stage, deal.expected_amount, deal.vehicle_id) == (
+        DealStage.PROPOSAL,
+        600_000,
+        entry.vehicle_id,
+    )
     assert WorklistAction.objects.for_tenant(tenant).get().by_id is None  # a key is nobody in particular
     again = api.post(f"/api/v1/worklist/{entry.pk}/deal/")
     assert again.status_code == 409
@@ -88,7 +94,9 @@ def test_call_task_message_and_dismiss(api, entries, tenant, staff):
     assert refused.status_code == 400 and "detail" in refused.json()
     bad = api.post(f"/api/v1/worklist/{entry.pk}/dismiss/", {"reason": "maybe"}, format="json")
     assert bad.status_code == 400
-    done = api.post(f"/api/v1/worklist/{entry.pk}/dismiss/", {"reason": "in_contact", "note": "来週来店"}, format="json")
+    done = api.post(
+        f"/api/v1/worklist/{entry.pk}/dismiss/", {"reason": "in_contact", "note": "来週来店"}, format="json"
+    )
     assert done.status_code == 201
     assert done.json()["entry"]["status"] == "dismissed"
     assert _names(api.get("/api/v1/worklist/")) == ["林"]

@@ -26,7 +26,7 @@ from reminders.dispatch import reminders_claim_tenant
 from reminders.models import Reminder, ReminderStatus, ReminderTemplate, RuleKind
 from reminders.personal import CustomerUnreachable
 from tests.factories import DealFactory, PurchaseFactory
-from tests.opportunities.scores import leaving, owner_with_car, replacement
+from tests.opportunities.scores import owner_with_car, replacement
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,9 @@ pytestmark = pytest.mark.django_db
 def fake_reasons(monkeypatch):
     """Reasons are opportunities.reasons' job (tested there): here only that the entry's reason is used."""
     monkeypatch.setattr(
-        worklist_selectors, "replacement_reason", lambda facts, *, language: f"{language}:{facts['mileage']} km"
+        worklist_selectors,
+        "replacement_reason",
+        lambda facts, *, language: f"{language}:{facts['mileage']} km",
     )
     monkeypatch.setattr(worklist_selectors, "leaving_reason", lambda facts, *, language: f"{language}:left")
 
@@ -59,10 +61,19 @@ def test_a_call_task_goes_to_the_entrys_staff_due_soon_with_the_reason(tenant, s
     with translation.override("en"):
         task = worklist_entry_call_task(tenant=tenant, entry=entry, by=manager)
 
-    assert (task.customer_id, task.assigned_to_id, task.reason) == (entry.customer_id, staff.pk, "en:128000 km")
+    assert (task.customer_id, task.assigned_to_id, task.reason) == (
+        entry.customer_id,
+        staff.pk,
+        "en:128000 km",
+    )
     assert task.due_date == shop_today(tenant) + timedelta(days=2)
     log = WorklistAction.objects.for_tenant(tenant).get()
-    assert (log.entry_id, log.action, log.by_id, log.object_id) == (entry.pk, "call_task", manager.pk, task.pk)
+    assert (log.entry_id, log.action, log.by_id, log.object_id) == (
+        entry.pk,
+        "call_task",
+        manager.pk,
+        task.pk,
+    )
     entry.refresh_from_db()
     assert entry.status == EntryStatus.ACTED and entry.acted_at is not None
 
@@ -162,7 +173,12 @@ def test_dismiss_needs_a_reason_and_other_needs_words(tenant, staff):
     worklist_entry_dismiss(tenant=tenant, entry=entry, by=staff, reason="other", note=" 家族が反対 ")
 
     log = WorklistAction.objects.for_tenant(tenant).get()
-    assert (log.action, log.dismiss_reason, log.note, log.object_id) == ("dismiss", "other", "家族が反対", None)
+    assert (log.action, log.dismiss_reason, log.note, log.object_id) == (
+        "dismiss",
+        "other",
+        "家族が反対",
+        None,
+    )
     entry.refresh_from_db()
     assert entry.status == EntryStatus.DISMISSED and entry.dismissed_at is not None
 

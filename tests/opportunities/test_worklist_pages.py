@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def lists(tenant, staff, manager):
     """Staff: 森 (model-based replacement) and 林 (leaving); manager: 杉; nobody: 桜 (rule-based)."""
-    mori, car = owner_with_car(
+    _mori, car = owner_with_car(
         tenant, staff=staff, family_name="森", consent=Consent.OPTED_IN, consent_at=timezone.now()
     )
     replacement(car, value=300_000, probability=0.38, method=ScoreMethod.MODEL)
@@ -30,7 +30,9 @@ def lists(tenant, staff, manager):
     _c, car = owner_with_car(tenant, family_name="桜")
     replacement(car, value=70_000, method=ScoreMethod.RULES)
     worklist_refresh(tenant=tenant)
-    return {e.customer.family_name: e for e in WorklistEntry.objects.for_tenant(tenant).select_related("customer")}
+    return {
+        e.customer.family_name: e for e in WorklistEntry.objects.for_tenant(tenant).select_related("customer")
+    }
 
 
 def _names(html: str) -> list[str]:
@@ -76,13 +78,19 @@ def test_a_deal_from_one_click_with_htmx_swaps_the_card(staff_client, lists, ten
     assert html.startswith("<li") and f'id="wl-entry-{entry.pk}"' in html
     assert 'data-done="deal"' in html and "提案段階の商談を作成しました" in html
     deal = Deal.objects.for_tenant(tenant).get()
-    assert (deal.customer_id, deal.stage, deal.expected_amount) == (entry.customer_id, DealStage.PROPOSAL, 789_474)
+    assert (deal.customer_id, deal.stage, deal.expected_amount) == (
+        entry.customer_id,
+        DealStage.PROPOSAL,
+        789_474,
+    )
 
 
 def test_a_refused_action_shows_why_and_changes_nothing(staff_client, lists, tenant):
     entry = lists["林"]  # no consent to any message channel
 
-    response = staff_client.post(reverse("worklist:action", args=[entry.pk, "message"]), HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("worklist:action", args=[entry.pk, "message"]), HTTP_HX_REQUEST="true"
+    )
 
     assert response.status_code == 200
     assert "電話のタスクを作成してください" in response.content.decode()
@@ -103,7 +111,9 @@ def test_without_javascript_an_action_redirects_back(staff_client, lists, tenant
 def test_dismiss_without_a_reason_is_refused(staff_client, lists, tenant):
     entry = lists["森"]
 
-    response = staff_client.post(reverse("worklist:action", args=[entry.pk, "dismiss"]), HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("worklist:action", args=[entry.pk, "dismiss"]), HTTP_HX_REQUEST="true"
+    )
 
     assert "理由を選んでください" in response.content.decode()
     entry.refresh_from_db()
@@ -125,17 +135,25 @@ def test_staff_cannot_act_on_another_members_entry(staff_client, lists, tenant):
 
 def test_only_managers_refresh_and_change_the_settings(staff_client, manager_client, lists, tenant):
     assert staff_client.post(reverse("worklist:refresh")).status_code == 403
-    assert staff_client.post(reverse("worklist:settings"), {"per_staff": 5, "dismiss_days": 30}).status_code == 403
+    assert (
+        staff_client.post(reverse("worklist:settings"), {"per_staff": 5, "dismiss_days": 30}).status_code
+        == 403
+    )
 
     response = manager_client.post(reverse("worklist:settings"), {"per_staff": 1, "dismiss_days": 30})
     assert response.status_code == 302
-    assert WorklistSettings.objects.for_tenant(tenant).values_list("per_staff", "dismiss_days").get() == (1, 30)
+    assert WorklistSettings.objects.for_tenant(tenant).values_list("per_staff", "dismiss_days").get() == (
+        1,
+        30,
+    )
     manager_client.post(reverse("worklist:refresh"))
     assert WorklistEntry.objects.for_tenant(tenant).filter(staff__email="staff@shop-a.test").count() == 1
 
 
 def test_bad_settings_are_refused_with_a_message(manager_client, tenant):
-    response = manager_client.post(reverse("worklist:settings"), {"per_staff": 0, "dismiss_days": 30}, follow=True)
+    response = manager_client.post(
+        reverse("worklist:settings"), {"per_staff": 0, "dismiss_days": 30}, follow=True
+    )
     assert "この値は 1 以上でなければなりません。" in response.content.decode()
     assert WorklistSettings.objects.for_tenant(tenant).count() == 0
 
@@ -159,5 +177,5 @@ def test_another_shops_user_can_neither_see_nor_act_on_an_entry(other_client, li
 def test_english_readers_get_english(staff_client, lists):
     staff_client.cookies["django_language"] = "en"
     html = staff_client.get(reverse("worklist:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "<h1 class=\"h4 mb-0\">This week's list <small" in html
+    assert '<h1 class="h4 mb-0">This week\'s list <small' in html
     assert "Learned from your history" in html

@@ -127,7 +127,9 @@ def test_refresh_twice_keeps_acted_entries_and_replaces_the_untouched(tenant, st
         replacement(cars[name], value=value)
     worklist_refresh(tenant=tenant, now=NOW)
     second = WorklistEntry.objects.for_tenant(tenant).get(customer__given_name="second")
-    WorklistEntry.objects.for_tenant(tenant).filter(pk=second.pk).update(status=EntryStatus.ACTED, acted_at=NOW)
+    WorklistEntry.objects.for_tenant(tenant).filter(pk=second.pk).update(
+        status=EntryStatus.ACTED, acted_at=NOW
+    )
     # A new, better customer scored since: it takes the untouched "top"'s place, above "second".
     _c, car = owner_with_car(tenant, staff=staff, given_name="new-best")
     replacement(car, value=900_000)
