@@ -64,9 +64,11 @@ def worklist_entry_get(
 
 def entry_reason(entry: WorklistEntry, *, language: str) -> str:
     """Why the customer is on the list, in plain words in `language` (opportunities.reasons)."""
+    # The entry's probability goes with the facts (the score's own facts win when they carry it).
+    facts = {"probability": entry.probability, **(entry.facts or {})}
     if entry.kind == EntryKind.REPLACEMENT:
-        return replacement_reason(entry.facts or {}, language=language)
-    return leaving_reason(entry.facts or {}, language=language)
+        return replacement_reason(facts, language=language)
+    return leaving_reason(facts, language=language)
 
 
 def done_actions(entry: WorklistEntry) -> set[str]:
