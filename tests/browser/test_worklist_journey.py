@@ -77,7 +77,9 @@ def test_staff_creates_a_deal_from_this_weeks_list_on_today(page, shop, width, h
     shot(page, f"worklist_today_{width}")
     # A full-page screenshot leaves `style=""` on inputs, which htmx's settle would copy into the swapped
     # card (an inline style the CSP refuses); a person's browser has none.
-    page.evaluate("() => document.querySelectorAll('[style=\"\"]').forEach(el => el.removeAttribute('style'))")
+    page.evaluate(
+        "() => document.querySelectorAll('[style=\"\"]').forEach(el => el.removeAttribute('style'))"
+    )
 
     top = WorklistEntry.objects.for_tenant(shop["tenant"]).get(customer__family_name="高橋")
     card = page.locator(f"#wl-entry-{top.pk}")

@@ -4,6 +4,8 @@ another shop's users who can neither see nor act on an entry."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -179,3 +181,25 @@ def test_english_readers_get_english(staff_client, lists):
     html = staff_client.get(reverse("worklist:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<h1 class="h4 mb-0">This week\'s list <small' in html
     assert "Learned from your history" in html
+
+
+def _queries(client, url) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _more_entries(tenant, staff, n):
+    for i in range(n):
+        _c, car = owner_with_car(tenant, staff=staff, family_name="多田", given_name=f"{i}")
+        replacement(car, value=1_000 + i)
+    worklist_refresh(tenant=tenant)
+
+
+@pytest.mark.parametrize("name", ["worklist:index", "today"])
+def test_the_list_costs_the_same_queries_for_few_or_many_entries(manager_client, lists, tenant, staff, name):
+    few = _queries(manager_client, reverse(name))
+    _more_entries(tenant, staff, 25)
+    assert WorklistEntry.objects.for_tenant(tenant).count() == 29
+    assert _queries(manager_client, reverse(name)) == few
