@@ -114,9 +114,11 @@ SELECT %(tenant)s, %(week)s, p.staff_id, p.rn, p.kind, p.customer_id, p.vehicle_
        '{EntryStatus.OPEN.value}', %(now)s, %(now)s
   FROM picked p
   LEFT JOIN opportunities_vehiclereplacementscore s
-         ON p.kind = '{EntryKind.REPLACEMENT.value}' AND s.tenant_id = %(tenant)s AND s.vehicle_id = p.vehicle_id
+         ON p.kind = '{EntryKind.REPLACEMENT.value}' AND s.tenant_id = %(tenant)s
+        AND s.vehicle_id = p.vehicle_id
   LEFT JOIN opportunities_customerleavingrisk r
-         ON p.kind = '{EntryKind.LEAVING.value}' AND r.tenant_id = %(tenant)s AND r.customer_id = p.customer_id
+         ON p.kind = '{EntryKind.LEAVING.value}' AND r.tenant_id = %(tenant)s
+        AND r.customer_id = p.customer_id
  WHERE p.pick = 1
 RETURNING id
 """
