@@ -49,7 +49,7 @@ def _lock(tenant: Tenant, entry: WorklistEntry) -> WorklistEntry:
         raise ApplicationError(_("Entry not found."))
     locked = (
         WorklistEntry.objects.for_tenant(tenant)
-        .select_for_update()
+        .select_for_update(of=("self",))  # PostgreSQL locks no nullable side of the joins
         .select_related("customer", "vehicle", "staff")
         .get(pk=entry.pk)
     )
