@@ -18,6 +18,7 @@ from customers.apis import (
     VehicleViewSet,
 )
 from interactions.apis import CallTaskViewSet, DealViewSet, InteractionViewSet
+from opportunities.apis import WorklistEntryViewSet
 from reminders.apis import ReminderRuleViewSet, ReminderTemplateViewSet, ReminderViewSet
 from reminders.campaigns.apis import CampaignViewSet
 from results import apis as results_apis
@@ -44,6 +45,7 @@ router.register("booking-slots", BookingSlotViewSet, basename="booking-slot")
 router.register("work-types", WorkTypeViewSet, basename="work-type")
 router.register("members", MembershipViewSet, basename="member")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("worklist", WorklistEntryViewSet, basename="worklist-entry")
 
 app_name = "api"
 urlpatterns: list = [

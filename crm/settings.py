@@ -259,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "results.tasks.refresh_all_tenants",
         "schedule": crontab(hour=3, minute=30),
     },
+    # This week's list (issue #17): Monday 06:30 JST, after the night's analytics and scoring.
+    "refresh-worklists-weekly": {
+        "task": "opportunities.tasks.refresh_all_worklists",
+        "schedule": crontab(day_of_week=1, hour=6, minute=30),
+    },
     "prune-login-records-daily": {
         "task": "crm.tasks.prune_login_records",
         "schedule": crontab(hour=4, minute=30),

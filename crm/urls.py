@@ -64,6 +64,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("", include("channels.urls")),
     path("bookings/", include("bookings.urls")),
+    path("worklist/", include("opportunities.urls")),  # this week's list (issue #17)
     path("b/", include("bookings.public_urls")),  # public booking pages (no login, signed links)
     path("", include(workspace_urls.root_patterns)),
     path("", include("interactions.urls")),

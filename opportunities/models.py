@@ -2,8 +2,11 @@
 rows set-based; `facts` keeps the inputs of the reason text, so it is rendered in the reader's language
 (opportunities.reasons) and the list can say why without recomputing anything."""
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.tenancy.scoping import TenantOwned
 
@@ -134,3 +137,142 @@ class ReplacementFit(TenantOwned):
         verbose_name = _("replacement model fit")
         verbose_name_plural = _("replacement model fits")
         indexes = [models.Index(fields=["tenant", "-fitted_at"], name="replfit_tenant_fitted")]
+
+
+# --- the weekly list (issue #17, part 3) -----------------------------------------------------------
+class EntryKind(models.TextChoices):
+    REPLACEMENT = "replacement", _("Replacement")
+    LEAVING = "leaving", _("About to leave")
+
+
+class EntryStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("worklist entry", "Open")
+    ACTED = "acted", _("Acted on")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class ActionKind(models.TextChoices):
+    CALL_TASK = "call_task", _("Call task")
+    DEAL = "deal", _("Deal")
+    MESSAGE = "message", _("Message")
+    DISMISS = "dismiss", _("Dismiss")
+
+
+class DismissReason(models.TextChoices):
+    NOT_INTERESTED = "not_interested", _("Not interested")
+    JUST_BOUGHT = "just_bought", _("Bought recently / elsewhere")
+    ALREADY_IN_CONTACT = "in_contact", _("Already in contact")
+    WRONG_DATA = "wrong_data", _("The data is wrong")
+    DO_NOT_CONTACT = "do_not_contact", _("Does not want to be contacted")
+    OTHER = "other", _("Other")
+
+
+class WorklistSettings(TenantOwned):
+    """A shop's weekly-list settings: how many customers per staff member, how long a dismissal holds,
+    and the template of the one-off message sent from the list."""
+
+    per_staff = models.PositiveSmallIntegerField(
+        _("customers per staff member"), default=20, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    dismiss_days = models.PositiveSmallIntegerField(
+        _("a dismissal holds for (days)"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(730)],
+    )
+    message_template = models.ForeignKey(
+        "reminders.ReminderTemplate",
+        verbose_name=_("message template"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("weekly list settings")
+        verbose_name_plural = _("weekly list settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="worklistsettings_one_per_tenant")]
+
+
+class WorklistEntry(TenantOwned):
+    """One customer on one staff member's list for one week (`week` = its Monday, shop time).
+
+    The score's figures and facts are copied in, so the list (and its reason, rendered in the
+    reader's language) stays what it was when it was built, whatever the next scoring says.
+    `staff` null: the customer has nobody assigned (or a member who left); managers see that bucket.
+    """
+
+    week = models.DateField(_("week"))
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    kind = models.CharField(_("kind"), max_length=12, choices=EntryKind.choices)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    vehicle = models.ForeignKey(
+        "customers.Vehicle", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    probability = models.FloatField(_("probability"))
+    expected_margin = models.BigIntegerField(_("expected margin (JPY)"), default=0)
+    expected_value = models.BigIntegerField(_("expected value (JPY)"), default=0)
+    method = models.CharField(_("method"), max_length=5, choices=ScoreMethod.choices, blank=True)
+    facts = models.JSONField(_("facts"), default=dict)
+    status = models.CharField(
+        _("status"), max_length=10, choices=EntryStatus.choices, default=EntryStatus.OPEN
+    )
+    # First action other than a dismissal: the start of the 6 months the hit rate looks at.
+    acted_at = models.DateTimeField(_("first acted on"), null=True, blank=True)
+    hit_until = models.DateField(_("counts as a hit until"), null=True, blank=True)
+    dismissed_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("weekly list entry")
+        verbose_name_plural = _("weekly list entries")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "week", "customer"], name="worklistentry_once_a_week")
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "week", "staff", "rank"], name="worklistentry_week_staff"),
+            models.Index(
+                fields=["tenant", "customer", "kind", "dismissed_at"], name="worklistentry_dismissed"
+            ),
+            models.Index(fields=["tenant", "updated_at", "id"], name="worklistentry_tenant_updated"),
+        ]
+
+    def __str__(self):
+        return f"{self.week} #{self.rank} {self.kind} → {self.customer_id}"
+
+
+class WorklistAction(TenantOwned):
+    """Who did what from which entry, and the object it made (call task, deal or reminder id)."""
+
+    entry = models.ForeignKey(WorklistEntry, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(_("action"), max_length=10, choices=ActionKind.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    object_id = models.BigIntegerField(_("resulting object id"), null=True, blank=True)
+    dismiss_reason = models.CharField(_("reason"), max_length=20, choices=DismissReason.choices, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("weekly list action")
+        verbose_name_plural = _("weekly list actions")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One click is one action: a second call task, deal or message from the same entry is refused.
+            models.UniqueConstraint(fields=["tenant", "entry", "action"], name="worklistaction_once")
+        ]

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0005_tenant_two_factor_and_settings_audit'),
-        ('customers', '0008_analytics_covering_indexes'),
+        ('customers', '0001_initial'),
         ('opportunities', '0001_initial'),
     ]
 

@@ -43,6 +43,7 @@ from customers.models import (
     Vehicle,
 )
 from interactions.models import CallTask, Deal, Interaction
+from opportunities.models import WorklistEntry
 from reminders.models import Campaign, Reminder, ReminderRule, ReminderTemplate, RuleKind
 from tests.factories import VehicleFactory, WorkTypeFactory
 
@@ -246,6 +247,16 @@ def plant_campaigns(tenant):
     )
 
 
+def plant_worklist(tenant):
+    people = Customer.objects.bulk_create(_customers(tenant, ROWS))
+    WorklistEntry.objects.bulk_create(
+        WorklistEntry(
+            tenant=tenant, week=date(2026, 11, 2), rank=1, kind="leaving", customer=p, probability=0.5
+        )
+        for p in people
+    )
+
+
 ENDPOINTS = {
     "customers": (plant_customers, {}, Customer, "pk", "id"),
     "households": (plant_households, {}, Household, "pk", "id"),
@@ -265,6 +276,7 @@ ENDPOINTS = {
     "imports": (plant_imports, {}, ImportJob, "pk", "id"),
     "bookings": (plant_bookings, {}, Booking, "pk", "id"),
     "campaigns": (plant_campaigns, {}, Campaign, "pk", "id"),
+    "worklist": (plant_worklist, {"week": "2026-11-02"}, WorklistEntry, "pk", "id"),
 }
 
 

@@ -31,6 +31,7 @@ PRODUCT_PACKAGES = [
 BENCHMARK_COMMANDS = {
     "bench_analytics",
     "bench_api",
+    "bench_worklist",
     "bench_load",
     "bench_opportunities",
     "bench_pages",

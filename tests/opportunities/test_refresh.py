@@ -50,9 +50,10 @@ def test_the_task_refreshes_its_own_shop_only(tenant, other_tenant, car):
 def test_scores_are_disclosed_and_erased_with_the_customer(tenant, car):
     with tenant_context(tenant.pk):
         opportunities_refresh(tenant=tenant, as_of=AS_OF)
-        exported = privacy.export(tenant=tenant, customer=car.customer)["opportunities"]
+        exported = privacy.export(tenant=tenant, customer=car.customer)
         assert [row["vehicle_id"] for row in exported["replacement_scores"]] == [car.pk]
         assert privacy.erase(tenant=tenant, customer=car.customer, now=timezone.now()) == {
-            "opportunity_scores_removed": 1
+            "scores_deleted": 1,
+            "worklist_entries_cleared": 0,
         }
         assert not VehicleReplacementScore.objects.for_tenant(tenant).exists()

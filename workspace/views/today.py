@@ -20,6 +20,7 @@ from channels.line_selectors import unanswered_line_messages
 from crm.tenancy.permissions import tenant_view
 from customers.selectors import checkups_due, customers_with_birthday, vehicles_inspection_due
 from interactions.selectors import call_tasks_open_for, deals_closing, interactions_awaiting_follow_up
+from opportunities.views import worklist_today
 from reminders.selectors import reminders_failed
 
 LIST_LIMIT = 20
@@ -110,5 +111,6 @@ def today(request):
             "bookings": upcoming[:LIST_LIMIT],
             "bookings_more": len(upcoming) > LIST_LIMIT,
             "booking_requests": list(bookings_unconfirmed(tenant=tenant, since=timezone.now())[:LIST_LIMIT]),
+            "worklist": worklist_today(request),  # this week's list (opportunities)
         },
     )
