@@ -16,6 +16,7 @@ from analytics.services import analytics_refresh_tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from opportunities.services import opportunities_refresh
+from opportunities.worklist import worklist_refresh
 from reminders.planner import plan_reminders
 from workspace.demo import DEMO_TENANTS, demo_tenant_with_staff, seed_tenant
 from workspace.demo.bookings import seed_bookings
@@ -120,6 +121,8 @@ class Command(BaseCommand):
                     analytics_refresh_tenant(tenant=tenant, as_of=today)
                     planned = plan_reminders(on=today, tenant_id=tenant.pk)
                     opportunities_refresh(tenant=tenant, as_of=today)  # replacement and leaving scores (#17)
+                    listed = worklist_refresh(tenant=tenant)  # this week's list on Today
+                    self.stdout.write(f"{slug}: this week's list has {listed} entries")
                     self.stdout.write(f"{slug}: analytics refreshed, reminders planned {planned}")
                 if not opts["tenants"]:
                     booked = seed_bookings(tenant=tenant, today=today, seed=opts["seed"])
