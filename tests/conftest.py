@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 
 from crm.tenancy.roles import Role
@@ -56,6 +57,13 @@ def pytest_runtest_setup(item):
         if REQUIRE_SERVICES:
             pytest.fail(f"required service missing in CI: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: on SQLite a rolled-back test's row ids come again, and
+    the booking slot cache (bookings/slot_cache.py) must not answer for another test's shop."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
