@@ -138,8 +138,11 @@ def opening_hours_replace(*, tenant: Tenant, intervals: list[tuple[int, time, ti
         _check_quarter_hour(opens, "opens")
         _check_quarter_hour(closes, "closes")
         row = OpeningHours(tenant=tenant, weekday=weekday, opens=opens, closes=closes)
-        row.full_clean(validate_unique=False)
+        # Not against the stored rows: they are replaced below (an unchanged 9:00 opening is no clash).
+        row.full_clean(validate_unique=False, validate_constraints=False)
         rows.append(row)
+    if len({(r.weekday, r.opens) for r in rows}) < len(rows):
+        raise ValidationError({"opens": _("Two opening times on the same day start at the same time.")})
     OpeningHours.objects.for_tenant(tenant).delete()
     slot_cache.slots_changed(tenant_id=tenant.pk)
     return OpeningHours.objects.bulk_create(rows)
