@@ -66,6 +66,31 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture
+def redis_cache(settings):
+    """Django's default cache on the Redis of CELERY_BROKER_URL (for tests marked `redis`), as with
+    CACHE_URL=redis://… in production, under a key prefix of its own (removed afterwards). Yields a
+    raw client and the prefix, to see what is stored in Redis itself."""
+    import uuid
+    from types import SimpleNamespace
+
+    import redis
+
+    prefix = f"kizuna-test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    yield SimpleNamespace(client=client, prefix=prefix)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _outbox_in_tmp(settings, tmp_path):
     settings.OUTBOX_DIR = tmp_path / "outbox"
