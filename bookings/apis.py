@@ -14,8 +14,7 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from bookings import selectors, services
-from bookings import slots as slot_math
+from bookings import selectors, services, slot_cache
 from bookings.models import Booking, BookingSource, BookingStatus, WorkType
 from bookings.serializers import (
     BookingCancelSerializer,
@@ -211,20 +210,18 @@ class BookingSlotViewSet(TenantGenericViewSet):
             raise exceptions.ValidationError(errors)
         if last < first or last - first > timedelta(days=MAX_SLOT_DAYS):
             raise exceptions.ValidationError({"date_to": [_("Ask for at most 62 days from date_from.")]})
-        work_type = selectors.work_type_get(tenant=self.tenant, pk=int(raw))
+        # The shop's work types, settings and hours come from the slot cache (bookings/slot_cache.py),
+        # and so does the answer itself, for a few seconds: a claim or a capacity change replaces it.
+        shop = slot_cache.for_shop(self.tenant)
+        work_type = shop.catalogue().work_type(int(raw))
+        if work_type is None:
+            raise exceptions.NotFound()
         online = params.get("online", "true").lower() not in ("false", "0", "no")
-        found = slot_math.free_slots(
-            tenant=self.tenant, work_type=work_type, start=first, end=last, online=online
+        data = shop.slots_answer(
+            work_type=work_type,
+            start=first,
+            end=last,
+            online=online,
+            calendar=shop.catalogue().calendar(self.tenant),
         )
-        # Built directly in SlotSerializer's shape: a 60-day answer has hundreds of slots, and DRF's
-        # per-field machinery would cost more than computing them.
-        data = [
-            {
-                "work_type": work_type.pk,
-                "starts_at": s.starts_at.isoformat(),
-                "ends_at": s.ends_at.isoformat(),
-                "free": s.free,
-            }
-            for s in found
-        ]
         return Response(data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bookings import slot_cache
 from bookings.models import CUSTOMER_CHANGEABLE, Booking, BookingStatus, SlotClaim
 from crm.models import Tenant
 from customers.models import Customer
@@ -37,6 +38,7 @@ def erase(*, tenant: Tenant, customer: Customer, now: datetime) -> dict[str, int
     bookings = Booking.objects.for_tenant(tenant).filter(customer_id=customer.pk)
     ahead = bookings.filter(status__in=CUSTOMER_CHANGEABLE, starts_at__gte=now)
     SlotClaim.objects.for_tenant(tenant).filter(booking__in=ahead).delete()
+    slot_cache.slots_changed(tenant_id=tenant.pk)
     cancelled = ahead.update(
         status=BookingStatus.CANCELLED, cancelled_at=now, cancel_reason="customer erased", updated_at=now
     )

@@ -19,21 +19,23 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from bookings import selectors, services
+from bookings import selectors, services, slot_cache
 from bookings import slots as slot_math
 from bookings.forms import NewCustomerForm, parse_slot
 from bookings.models import CUSTOMER_CHANGEABLE, Booking, BookingSource, BookingStatus, WorkType
 from bookings.tokens import manage_token, manage_token_read, shop_token_read
+from crm.common.errors import ApplicationError
 from crm.models import Tenant
 from crm.tenancy.rls import set_db_tenant, tenant_context
 from customers.models import ServiceKind
 from reminders.links import booking_token_read
-from reminders.models import Reminder, RuleKind
+from reminders.models import RuleKind
 from reminders.services import reminder_mark_clicked
 
 # The occasion a reminder is about → the work it books.
@@ -114,37 +116,29 @@ def book_from_reminder(request, token: str):
 
 
 def _book_from_reminder(request, token: str, tenant_id: int, reminder_id: int):
-    tenant = _tenant_or_404(tenant_id)
-    reminder = (
-        Reminder.objects.for_tenant(tenant)
-        .select_related("rule", "customer", "vehicle")
-        .filter(pk=reminder_id)
-        .first()
-    )
-    if reminder is None or reminder.customer.erased_at is not None:
+    # One statement for the shop, the reminder's occasion, customer and car, and a booking already
+    # made from this link (the page's hot path; docs/benchmarks.md, "Bookings").
+    link = selectors.reminder_link_get(tenant_id=tenant_id, reminder_id=reminder_id)
+    if link is None or link.customer_erased:
         raise Http404
-    if reminder.clicked_at is None:
+    tenant = link.tenant
+    if link.clicked_at is None:
         # The funnel's "clicked" step: the first time the customer opened the link of this reminder.
-        reminder_mark_clicked(tenant=tenant, reminder_id=reminder.pk)
-    customer = reminder.customer
-    with translation.override(customer.language):
-        already = (
-            Booking.objects.for_tenant(tenant)
-            .filter(reminder=reminder, status__in=CUSTOMER_CHANGEABLE)
-            .order_by("-pk")
-            .first()
-        )
-        if already is not None:
+        reminder_mark_clicked(tenant=tenant, reminder_id=link.reminder_id)
+    with translation.override(link.customer_language):
+        if link.open_booking_id is not None:
             return redirect(
-                "bookings_public:manage", token=manage_token(tenant_id=tenant.pk, booking_id=already.pk)
+                "bookings_public:manage",
+                token=manage_token(tenant_id=tenant.pk, booking_id=link.open_booking_id),
             )
-        choices = list(selectors.work_types(tenant=tenant, online_only=True))
-        kind = RULE_KIND_SERVICE.get(reminder.rule.kind)
+        shop = slot_cache.for_shop(tenant)
+        choices = shop.catalogue().online_work_types
+        kind = RULE_KIND_SERVICE.get(link.rule_kind)
         default = next((w for w in choices if w.service_kind == kind), None) if kind else None
         work_type = _chosen_work_type(request, choices, default)
         context = {
             "tenant": tenant,
-            "plate": selectors.mask_plate(reminder.vehicle.plate_number) if reminder.vehicle else "",
+            "plate": selectors.mask_plate(link.plate_number) if link.vehicle_id else "",
             "work_types": choices,
             "work_type": work_type,
             "action": request.path,
@@ -154,10 +148,13 @@ def _book_from_reminder(request, token: str, tenant_id: int, reminder_id: int):
             if starts_at is None:
                 context["error"] = _("Please pick a time.")
             else:
+                # Booking writes with the whole rows (the page itself reads only a few columns).
+                shop_row = _tenant_or_404(tenant_id)
+                reminder = selectors.reminder_for_booking(tenant=shop_row, pk=reminder_id)
                 try:
                     booking = services.booking_create(
-                        tenant=tenant,
-                        customer=customer,
+                        tenant=shop_row,
+                        customer=reminder.customer,
                         vehicle=reminder.vehicle,
                         work_type=work_type,
                         starts_at=starts_at,
@@ -166,8 +163,7 @@ def _book_from_reminder(request, token: str, tenant_id: int, reminder_id: int):
                         customer_note=request.POST.get("customer_note", "")[:500],
                     )
                 except (services.SlotTaken, services.SlotNotOffered) as exc:
-                    context["error"] = exc.message
-                    context["taken"] = isinstance(exc, services.SlotTaken)
+                    _show_refusal(context, tenant, exc, shop)
                 else:
                     return redirect(
                         reverse(
@@ -176,7 +172,7 @@ def _book_from_reminder(request, token: str, tenant_id: int, reminder_id: int):
                         )
                         + "?booked=1"
                     )
-        _add_week(request, context, tenant, work_type)
+        _add_week(request, context, tenant, work_type, shop)
         return _render_book(request, context, status=409 if context.get("taken") else 200)
 
 
@@ -189,22 +185,52 @@ def _chosen_work_type(request, choices: list[WorkType], default: WorkType | None
     return default or (choices[0] if len(choices) == 1 else None)
 
 
-def _add_week(request, context: dict, tenant: Tenant, work_type: WorkType | None, exclude_booking=None):
+def _show_refusal(context: dict, tenant: Tenant, exc: ApplicationError, shop=None) -> None:
+    context["error"] = exc.message
+    context["taken"] = isinstance(exc, services.SlotTaken)
+    if context["taken"]:
+        # The page offered a time that was taken meanwhile (possibly from a cached week): the times
+        # shown next are computed afresh.
+        if shop is not None:
+            shop.forget()
+        else:
+            slot_cache.forget_now(tenant_id=tenant.pk)
+
+
+def _add_week(
+    request,
+    context: dict,
+    tenant: Tenant,
+    work_type: WorkType | None,
+    shop: slot_cache.ShopCache,
+    exclude_booking=None,
+):
     if work_type is None:
         context["days"] = []
         return
-    calendar = slot_math.ShopCalendar.load(tenant)
+    calendar = shop.catalogue().calendar(tenant)
     first = _first_day(request, calendar)
-    context["days"] = slot_math.slot_days(
-        tenant=tenant,
-        work_type=work_type,
-        first=first,
-        days=PUBLIC_DAYS,
-        exclude_booking=exclude_booking,
-        calendar=calendar,
-    )
     context.update(_week_nav(calendar, first))
     context["chosen_slot"] = request.POST.get("slot", "")
+    if exclude_booking is None:
+        week = {"work_type": work_type, "first": first, "days": PUBLIC_DAYS}
+        context["days"] = shop.week(**week, calendar=calendar)
+        if request.method == "GET":
+            # The rendered week is the same for every customer of the shop: kept with the times.
+            context["slots_html"] = shop.week_html(
+                **week,
+                calendar=calendar,
+                render=lambda: render_to_string("bookings/public/_slots.html", context),
+            )
+    else:  # moving a booking: its own seats count as free, so the week is its own
+        context["days"] = slot_math.slot_days(
+            tenant=tenant,
+            work_type=work_type,
+            first=first,
+            days=PUBLIC_DAYS,
+            exclude_booking=exclude_booking,
+            calendar=calendar,
+        )
 
 
 # --- the shop's generic link ------------------------------------------------------------------------
@@ -220,9 +246,10 @@ def book_from_shop_link(request, token: str):
 
 def _book_from_shop_link(request, tenant_id: int):
     tenant = _tenant_or_404(tenant_id)
-    if not slot_math.settings_for(tenant).online_booking_enabled:
+    shop = slot_cache.for_shop(tenant)
+    if not shop.catalogue().settings.online_booking_enabled:
         raise Http404
-    choices = list(selectors.work_types(tenant=tenant, online_only=True))
+    choices = shop.catalogue().online_work_types
     work_type = _chosen_work_type(request, choices, None)
     form = NewCustomerForm(request.POST or None)
     context = {
@@ -240,7 +267,7 @@ def _book_from_shop_link(request, tenant_id: int):
         elif form.is_valid():
             if form.cleaned_data["website"] or _over_limit(request, tenant):
                 context["error"] = _("Too many bookings from here just now. Please call the shop.")
-                _add_week(request, context, tenant, work_type)
+                _add_week(request, context, tenant, work_type, shop)
                 return _render_book(request, context, status=429)
             data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
             try:
@@ -248,8 +275,7 @@ def _book_from_shop_link(request, tenant_id: int):
                     tenant=tenant, work_type=work_type, starts_at=starts_at, **data
                 )
             except (services.SlotTaken, services.SlotNotOffered) as exc:
-                context["error"] = exc.message
-                context["taken"] = isinstance(exc, services.SlotTaken)
+                _show_refusal(context, tenant, exc, shop)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -262,7 +288,7 @@ def _book_from_shop_link(request, tenant_id: int):
                     )
                     + "?booked=1"
                 )
-    _add_week(request, context, tenant, work_type)
+    _add_week(request, context, tenant, work_type, shop)
     return _render_book(request, context, status=409 if context.get("taken") else 200)
 
 
@@ -296,15 +322,15 @@ def manage(request, token: str):
 
 
 def _manage(request, token: str, tenant_id: int, booking_id: int):
-    tenant = _tenant_or_404(tenant_id)
     booking = (
-        Booking.objects.for_tenant(tenant)
-        .select_related("customer", "vehicle", "work_type")
+        Booking.objects.for_tenant(tenant_id)
+        .select_related("tenant", "customer", "vehicle", "work_type")
         .filter(pk=booking_id)
         .first()
     )
     if booking is None or booking.customer.erased_at is not None:
         raise Http404
+    tenant = booking.tenant
     with translation.override(booking.customer.language):
         context = {
             "tenant": tenant,
@@ -332,12 +358,12 @@ def _manage(request, token: str, tenant_id: int, booking_id: int):
                     )
                     return redirect(request.path + "?moved=1")
             except (services.SlotTaken, services.SlotNotOffered, services.BookingStateError) as exc:
-                context["error"] = exc.message
-                context["taken"] = isinstance(exc, services.SlotTaken)
+                _show_refusal(context, tenant, exc)
         context["cancelled"] = booking.status == BookingStatus.CANCELLED
         context["moved"] = request.GET.get("moved") == "1"
         if context["moving"] and context["changeable"]:
-            _add_week(request, context, tenant, booking.work_type, exclude_booking=booking)
+            shop = slot_cache.for_shop(tenant)
+            _add_week(request, context, tenant, booking.work_type, shop, exclude_booking=booking)
         return render(
             request, "bookings/public/manage.html", context, status=409 if context.get("taken") else 200
         )

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from bookings import messages
+from bookings import messages, slot_cache
 from bookings import slots as slot_math
 from bookings.models import (
     CUSTOMER_CHANGEABLE,
@@ -87,6 +87,7 @@ def booking_defaults_create(*, tenant: Tenant) -> list[WorkType]:
     """
     if WorkType.objects.for_tenant(tenant).exists():
         return list(WorkType.objects.for_tenant(tenant))
+    slot_cache.slots_changed(tenant_id=tenant.pk)
     BookingSettings.objects.bulk_create([BookingSettings(tenant=tenant)], ignore_conflicts=True)
     OpeningHours.objects.bulk_create(
         [
@@ -114,6 +115,7 @@ def booking_defaults_create(*, tenant: Tenant) -> list[WorkType]:
 
 @transaction.atomic
 def booking_settings_update(*, tenant: Tenant, data: dict[str, Any]) -> BookingSettings:
+    slot_cache.slots_changed(tenant_id=tenant.pk)
     current = BookingSettings.objects.for_tenant(tenant).select_for_update().first()
     if current is None:
         current = BookingSettings(tenant=tenant)
@@ -136,15 +138,20 @@ def opening_hours_replace(*, tenant: Tenant, intervals: list[tuple[int, time, ti
         _check_quarter_hour(opens, "opens")
         _check_quarter_hour(closes, "closes")
         row = OpeningHours(tenant=tenant, weekday=weekday, opens=opens, closes=closes)
-        row.full_clean(validate_unique=False)
+        # Not against the stored rows: they are replaced below (an unchanged 9:00 opening is no clash).
+        row.full_clean(validate_unique=False, validate_constraints=False)
         rows.append(row)
+    if len({(r.weekday, r.opens) for r in rows}) < len(rows):
+        raise ValidationError({"opens": _("Two opening times on the same day start at the same time.")})
     OpeningHours.objects.for_tenant(tenant).delete()
+    slot_cache.slots_changed(tenant_id=tenant.pk)
     return OpeningHours.objects.bulk_create(rows)
 
 
 @transaction.atomic
 def work_type_save(*, tenant: Tenant, work_type: WorkType | None = None, data: dict[str, Any]) -> WorkType:
     """Create or change a work type. A shorter duration or fewer pits never cancels existing bookings."""
+    slot_cache.slots_changed(tenant_id=tenant.pk)
     if work_type is None:
         work_type = WorkType(tenant=tenant, **{f: data[f] for f in WORK_TYPE_FIELDS if f in data})
         work_type.full_clean()
@@ -161,12 +168,14 @@ def closed_day_add(*, tenant: Tenant, day: date, note: str = "") -> ClosedDay:
     closed = ClosedDay(tenant=tenant, date=day, note=note)
     closed.full_clean()
     closed.save()
+    slot_cache.slots_changed(tenant_id=tenant.pk)
     return closed
 
 
 @transaction.atomic
 def closed_day_delete(*, tenant: Tenant, closed_day: ClosedDay) -> None:
     ClosedDay.objects.for_tenant(tenant).filter(pk=closed_day.pk).delete()
+    slot_cache.slots_changed(tenant_id=tenant.pk)
 
 
 # --- seats ----------------------------------------------------------------------------------------
@@ -202,12 +211,14 @@ def _claim_seats(*, tenant: Tenant, booking: Booking) -> None:
                 SlotClaim.objects.bulk_create(claims)
         except IntegrityError:
             continue
+        slot_cache.slots_changed(tenant_id=tenant.pk)
         return
     raise SlotTaken()
 
 
 def _release_seats(*, tenant: Tenant, booking: Booking) -> None:
     SlotClaim.objects.for_tenant(tenant).filter(booking=booking).delete()
+    slot_cache.slots_changed(tenant_id=tenant.pk)
 
 
 def _locked(tenant: Tenant, booking: Booking) -> Booking:

@@ -178,6 +178,32 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute base for links in e-mails (unsubscribe, password reset).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
+# --- Cache --------------------------------------------------------------------------------------
+# What the cache holds: the public booking page's free times for a few seconds (bookings/slot_cache.py),
+# the booking form's and LINE link page's abuse counters, the API's request counts. Unset: one
+# in-memory cache per process, which is right for `make run` (one web process); with several web
+# processes (gunicorn workers, containers) a count or an invalidation made in one process must reach
+# the others, so set CACHE_URL=redis://host:6379/1 (docker-compose.yml does).
+CACHE_URL = env("CACHE_URL", default="")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="kizuna"),
+        }
+    }
+elif CACHE_URL:
+    CACHES = {"default": env.cache_url_config(CACHE_URL)}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "kizuna",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+
 # --- Channels (LINE, SMS) -----------------------------------------------------------------------
 # Embedded default: every LINE push and SMS is written into an outbox folder (shown on the dashboard's
 # outbox page), like e-mail. "http" sends to the real API (LINE_API_BASE_URL, SMS_API_BASE_URL).

@@ -14,6 +14,12 @@ from django.core import signing
 from django.urls import reverse
 
 BOOKING_SALT = "reminders.booking"
+# The occasions whose reminders book a visit (the bookings app maps each to a work type): their
+# templates should carry the link, and the template editor says so when one does not.
+BOOKING_LINK_KINDS = ("inspection", "check_12m", "check_6m", "seasonal")
+BOOKING_LINK_FIELD = "{{ booking_url }}"
+# The line the template editor adds at the end of a body without the link (no JavaScript).
+BOOKING_LINE = {"ja": "ご予約はこちらから：\n{{ booking_url }}", "en": "Book online: {{ booking_url }}"}
 # A 車検 reminder goes out up to 90 days before the expiry; the link must outlive the occasion.
 BOOKING_MAX_AGE = 180 * 24 * 3600
 

@@ -15,6 +15,7 @@ from crm.models import Tenant
 from crm.tenancy.rls import tenant_context
 from customers.models import Customer
 from interactions.models import CallTask, CallTaskStatus
+from reminders.links import BOOKING_LINK_KINDS
 from reminders.models import HIDDEN_RULE_KINDS, Reminder, ReminderRule, ReminderStatus, ReminderTemplate
 from reminders.services import unsubscribe_token_read
 
@@ -52,6 +53,16 @@ def template_list(*, tenant: Tenant) -> QuerySet[ReminderTemplate]:
 
 def template_get(*, tenant: Tenant, pk: int) -> ReminderTemplate:
     return get_object_or_404(ReminderTemplate.objects.for_tenant(tenant), pk=pk)
+
+
+def template_booking_rules(*, tenant: Tenant, template: ReminderTemplate) -> list[ReminderRule]:
+    """The rules of bookable occasions (車検, checks, tyre season) that send this template or one of
+    its other-language siblings (templates in several languages share a name)."""
+    return list(
+        ReminderRule.objects.for_tenant(tenant)
+        .filter(template__name=template.name, kind__in=BOOKING_LINK_KINDS)
+        .order_by("name")
+    )
 
 
 def reminder_queue(*, tenant: Tenant, status: str = "") -> QuerySet[Reminder]:

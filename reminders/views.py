@@ -20,9 +20,10 @@ from interactions.selectors import call_task_get
 from interactions.services import call_task_complete
 from reminders import selectors, services
 from reminders.forms import ReminderRuleForm, ReminderTemplateForm
+from reminders.links import BOOKING_LINE, BOOKING_LINK_FIELD
 from reminders.models import ReminderStatus
 from reminders.sending import preview_email
-from reminders.templating import TemplateRejected
+from reminders.templating import ALLOWED_FIELDS, TemplateRejected
 
 PAGE_SIZE = 50
 
@@ -92,18 +93,34 @@ def template_list(request):
     )
 
 
+def _template_fields() -> list[tuple[str, str]]:
+    """The fields the editor offers to insert ("{{ name }}", sample value), the booking link first."""
+    names = sorted(ALLOWED_FIELDS, key=lambda name: name != "booking_url")
+    return [(f"{{{{ {name} }}}}", ALLOWED_FIELDS[name]) for name in names]
+
+
 @tenant_view(write=EDIT_RULES)
 def template_edit(request, pk: int | None = None):
-    """Edit a template: invalid ones are refused with line and reason; a preview renders for one customer."""
+    """Edit a template: invalid ones are refused with line and reason; a preview renders for one customer.
+
+    The editor offers every field to insert at the cursor (static/js/kizuna.js), and says so when the
+    template of a bookable occasion (車検, checks, tyre season) has no booking link; without
+    JavaScript, "Add the booking link" puts the booking line at the end of the body (not saved yet)."""
     template = selectors.template_get(tenant=request.tenant, pk=pk) if pk else None
     form_instance = selectors.template_get(tenant=request.tenant, pk=pk) if pk else None  # see rule_edit
-    form = ReminderTemplateForm(request.POST or None, instance=form_instance, tenant=request.tenant)
+    data = request.POST or None
+    if data is not None and "add_booking_link" in data:
+        data = data.copy()
+        language = data.get("language") if data.get("language") in BOOKING_LINE else "ja"
+        data["body"] = data.get("body", "").rstrip() + "\n\n" + BOOKING_LINE[language]
+    form = ReminderTemplateForm(data, instance=form_instance, tenant=request.tenant)
     preview = preview_error = None
     customer = None
     customer_id = request.GET.get("customer") or request.POST.get("customer")
     if customer_id and str(customer_id).isdigit():
         customer = customer_get(tenant=request.tenant, pk=int(customer_id))
-    if request.method == "POST" and "preview" not in request.POST and form.is_valid():
+    saving = request.method == "POST" and not {"preview", "add_booking_link"} & set(request.POST)
+    if saving and form.is_valid():
         data = {f: form.cleaned_data[f] for f in ReminderTemplateForm.Meta.fields}
         try:
             if template is None:
@@ -115,6 +132,8 @@ def template_edit(request, pk: int | None = None):
         else:
             messages.success(request, _("Template saved."))
             return redirect("reminders:template_edit", pk=template.pk)
+    if request.method == "POST" and "add_booking_link" in request.POST:
+        messages.info(request, _("The booking link was added at the end of the text. Save to keep it."))
     if customer is not None:
         source = (
             form.data
@@ -134,6 +153,10 @@ def template_edit(request, pk: int | None = None):
                 )
             except TemplateRejected as exc:
                 preview_error = str(exc)
+    body = form.data.get("body", "") if form.is_bound else (template.body if template else "")
+    booking_rules = []
+    if template is not None and "booking_url" not in body:
+        booking_rules = selectors.template_booking_rules(tenant=request.tenant, template=template)
     q = request.GET.get("q", "")
     matches = customer_search(tenant=request.tenant, q=q).order_by("pk")[:10] if q else []
     return render(
@@ -147,6 +170,9 @@ def template_edit(request, pk: int | None = None):
             "customer": customer,
             "q": q,
             "matches": matches,
+            "fields": _template_fields(),
+            "booking_field": BOOKING_LINK_FIELD,
+            "booking_rules_without_link": booking_rules,
         },
     )
 

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 
 from crm.tenancy.roles import Role
@@ -56,6 +57,38 @@ def pytest_runtest_setup(item):
         if REQUIRE_SERVICES:
             pytest.fail(f"required service missing in CI: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: on SQLite a rolled-back test's row ids come again, and
+    the booking slot cache (bookings/slot_cache.py) must not answer for another test's shop."""
+    cache.clear()
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Django's default cache on the Redis of CELERY_BROKER_URL (for tests marked `redis`), as with
+    CACHE_URL=redis://… in production, under a key prefix of its own (removed afterwards). Yields a
+    raw client and the prefix, to see what is stored in Redis itself."""
+    import uuid
+    from types import SimpleNamespace
+
+    import redis
+
+    prefix = f"kizuna-test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    yield SimpleNamespace(client=client, prefix=prefix)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture(autouse=True)

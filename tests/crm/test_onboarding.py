@@ -4,6 +4,7 @@ the core reaches the apps only through them (crm.tenancy.onboarding, crm.tenancy
 import pytest
 from django.apps import apps
 
+from bookings import services as booking_services
 from crm.models import Membership
 from crm.tenancy import handover, onboarding
 from crm.tenancy.handover import MemberWorkload, handover_recorders, member_work_kinds, member_workload
@@ -26,6 +27,7 @@ def test_each_app_registers_its_tenant_defaults_in_app_order():
     assert tenant_defaults() == [
         ("customers", customer_services.purchase_categories_create_defaults),
         ("reminders", reminder_services.reminder_defaults_create),
+        ("bookings", booking_services.booking_defaults_create),
     ]
 
 
@@ -59,7 +61,7 @@ def test_each_app_registers_its_member_work_in_app_order():
 
 def test_a_second_ready_registers_nothing_twice():
     before = (tenant_defaults(), member_work_kinds(), handover_recorders())
-    for label in ("customers", "interactions", "reminders"):
+    for label in ("customers", "interactions", "reminders", "bookings"):
         apps.get_app_config(label).ready()
     assert (tenant_defaults(), member_work_kinds(), handover_recorders()) == before
 
