@@ -126,7 +126,9 @@ def reminder_link_get(*, tenant_id: int, reminder_id: int) -> ReminderLink | Non
         return None
     n = len(_LINK_TENANT_FIELDS)
     tenant = Tenant.from_db(connection.alias, list(_LINK_TENANT_FIELDS), list(row[:n]))
-    reminder_id, clicked_at, kind, customer_id, language, erased_at, vehicle_id, plate, open_booking_id = row[n:]
+    (reminder_id, clicked_at, kind, customer_id, language, erased_at, vehicle_id, plate, open_booking_id) = (
+        row[n:]
+    )
     return ReminderLink(
         tenant=tenant,
         reminder_id=reminder_id,

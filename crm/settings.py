@@ -347,6 +347,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ServiceKindEnum": "customers.models.ServiceKind",
         "ImportKindEnum": "customers.models.ImportKind",
+        "AuditActionEnum": "crm.models.AuditAction",
+        "WorklistActionEnum": "opportunities.models.ActionKind",
     },
 }
 

@@ -59,6 +59,7 @@ class ResultsListView(APIView):
     permission_classes = [TenantRolePermission]
 
     @extend_schema(
+        operation_id="results_list",
         summary=_("Results of every rule and campaign"),
         description=_(
             "Per reminder rule and campaign: funnel totals (planned, sent, opened, clicked, booked, "
@@ -93,6 +94,7 @@ class ResultsDetailView(APIView):
     permission_classes = [TenantRolePermission]
 
     @extend_schema(
+        operation_id="results_detail",
         summary=_("Results of one rule or campaign"),
         description=_(
             "The funnel in total, by step and by channel, the effect against the holdout, and the last 12 "

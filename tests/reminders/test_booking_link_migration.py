@@ -1,4 +1,4 @@
-"""reminders 0008: shops whose 車検 / 12-month check templates are still the old default text get the
+"""reminders 0009: shops whose 車検 / 12-month check templates are still the old default text get the
 current default (with `{{ booking_url }}`); a template the shop has reworded keeps its wording."""
 
 from __future__ import annotations
