@@ -69,7 +69,8 @@ def test_every_main_page_renders_under_the_content_security_policy(page, demo_sh
     # seed_demo gave the shop capacity and a week of bookings.
     booking = Booking.objects.for_tenant(tenant).order_by("starts_at").first()
     booking_day = timezone.localtime(booking.starts_at).date().isoformat()
-    ChannelSettings.objects.create(tenant=tenant, line_basic_id="@csp-shop")  # LINE QR codes render
+    # LINE QR codes render (seed_demo already gave the shop its LINE account's ids).
+    ChannelSettings.objects.update_or_create(tenant=tenant, defaults={"line_basic_id": "@csp-shop"})
     login(page, "csp-owner@kizuna.test", PASSWORD)
     page.wait_for_selector("h1")
     if "/tenants/" in page.url:  # the demo owner is a member of one shop only, but be explicit
