@@ -63,12 +63,17 @@ def _excluded_kinds() -> str:
 
 def funnel_rows(*, tenant_id: int, as_of: date) -> list[dict]:
     """One dict per (rule, step, channel, due month): planned, sent, opened, clicked, booked, visited,
-    revenue, counted per reminder."""
+    revenue, counted per reminder.
+
+    The counts of the reminders and their visits are grouped apart and joined by the group keys (a few
+    hundred rows): only the reminder–visit pairs inside a window (far fewer than the reminders) are
+    grouped, never every reminder joined back to its visits.
+    """
     reminder, rule, booking = Reminder._meta.db_table, ReminderRule._meta.db_table, Booking._meta.db_table
     d = date_param()
     held, sent, cancelled = ReminderStatus.HELD_OUT, ReminderStatus.SENT, BookingStatus.CANCELLED
-    sql = f"""
-    WITH rem AS (
+    keys = "rule_id, step, channel, mi"
+    rem = f"""
         SELECT r.id, r.rule_id, r.step, r.channel, r.customer_id, r.due_date AS due,
                {_until("r.due_date", "rr.attribution_days")} AS until, {month_index("r.due_date")} AS mi,
                CASE WHEN r.status = '{sent}' THEN 1 ELSE 0 END AS sent,
@@ -76,28 +81,37 @@ def funnel_rows(*, tenant_id: int, as_of: date) -> list[dict]:
                CASE WHEN r.clicked_at IS NOT NULL THEN 1 ELSE 0 END AS clicked
         FROM {reminder} r JOIN {rule} rr ON rr.id = r.rule_id
         WHERE r.tenant_id = %s AND r.status <> '{held}' AND r.due_date <= {d}
-          AND rr.kind NOT IN ({_excluded_kinds()})
-    ),
+          AND rr.kind NOT IN ({_excluded_kinds()})"""
+    # The reminders are read twice (`rem`, `rem_v`) rather than shared: a CTE read twice is materialised,
+    # which keeps PostgreSQL from scanning and joining it in parallel.
+    sql = f"""
+    WITH rem AS ({rem}),
+    rem_v AS ({rem}),
     {_visits_cte()},
-    hit AS (
-        SELECT rem.id, SUM(v.amount) AS revenue FROM rem
-        JOIN visits v ON v.customer_id = rem.customer_id AND v.d >= rem.due AND v.d <= rem.until
-        GROUP BY rem.id
-    ),
     bk AS (
         SELECT DISTINCT reminder_id FROM {booking}
         WHERE tenant_id = %s AND reminder_id IS NOT NULL AND status <> '{cancelled}'
+    ),
+    counts AS (
+        SELECT {keys}, COUNT(*) AS planned, SUM(sent) AS sent, SUM(opened) AS opened, SUM(clicked) AS clicked,
+               SUM(CASE WHEN bk.reminder_id IS NULL THEN 0 ELSE 1 END) AS booked
+        FROM rem LEFT JOIN bk ON bk.reminder_id = rem.id GROUP BY {keys}
+    ),
+    hits AS (
+        SELECT rem.rule_id, rem.step, rem.channel, rem.mi, COUNT(DISTINCT rem.id) AS visited,
+               SUM(v.amount) AS revenue
+        FROM rem_v rem JOIN visits v ON v.customer_id = rem.customer_id AND v.d >= rem.due AND v.d <= rem.until
+        GROUP BY rem.rule_id, rem.step, rem.channel, rem.mi
     )
-    SELECT rem.rule_id, rem.step, rem.channel, rem.mi, COUNT(*), SUM(rem.sent), SUM(rem.opened),
-           SUM(rem.clicked), SUM(CASE WHEN bk.reminder_id IS NULL THEN 0 ELSE 1 END),
-           SUM(CASE WHEN hit.id IS NULL THEN 0 ELSE 1 END), CAST(COALESCE(SUM(hit.revenue), 0) AS BIGINT)
-    FROM rem LEFT JOIN hit ON hit.id = rem.id LEFT JOIN bk ON bk.reminder_id = rem.id
-    GROUP BY rem.rule_id, rem.step, rem.channel, rem.mi
+    SELECT c.rule_id, c.step, c.channel, c.mi, c.planned, c.sent, c.opened, c.clicked, c.booked,
+           COALESCE(h.visited, 0), CAST(COALESCE(h.revenue, 0) AS BIGINT)
+    FROM counts c LEFT JOIN hits h
+      ON h.rule_id = c.rule_id AND h.step = c.step AND h.channel = c.channel AND h.mi = c.mi
     """
     visit_params = _visit_params(tenant_id, as_of)
     if visit_params is None:
         return []
-    rows = fetchall(sql, [tenant_id, as_of, *visit_params, tenant_id])
+    rows = fetchall(sql, [tenant_id, as_of, tenant_id, as_of, *visit_params, tenant_id])
     keys = ("rule_id", "step", "channel", "mi", "planned", "sent", "opened", "clicked", "booked", "visited")
     return [dict(zip((*keys, "revenue"), (*row[:10], int(row[10])), strict=True)) for row in rows]
 
@@ -114,27 +128,33 @@ def uplift_rows(*, tenant_id: int, as_of: date) -> list[dict]:
     reminder, rule = Reminder._meta.db_table, ReminderRule._meta.db_table
     d = date_param()
     held = ReminderStatus.HELD_OUT
-    sql = f"""
-    WITH units AS (
+    units = f"""
         SELECT r.rule_id, r.customer_id, MIN(r.due_date) AS first_due,
                {_until("MAX(r.due_date)", "MAX(rr.attribution_days)")} AS until,
                MIN(CASE WHEN r.status = '{held}' THEN 1 ELSE 0 END) AS held_out
         FROM {reminder} r JOIN {rule} rr ON rr.id = r.rule_id
         WHERE r.tenant_id = %s AND r.due_date <= {d} AND rr.kind NOT IN ({_excluded_kinds()})
-        GROUP BY r.rule_id, r.customer_id
-    ),
+        GROUP BY r.rule_id, r.customer_id"""
+    sql = f"""
+    WITH units AS ({units}),
     {_visits_cte()},
+    counts AS (
+        SELECT rule_id, {month_index("first_due")} AS mi, held_out, COUNT(*) AS n FROM units
+        GROUP BY rule_id, {month_index("first_due")}, held_out
+    ),
     outcome AS (
-        SELECT u.rule_id, u.customer_id, SUM(v.amount) AS revenue FROM units u
-        JOIN visits v ON v.customer_id = u.customer_id AND v.d >= u.first_due AND v.d <= u.until
-        GROUP BY u.rule_id, u.customer_id
+        SELECT u.rule_id, {month_index("u.first_due")} AS mi, u.held_out, SUM(v.amount) AS revenue
+        FROM units u JOIN visits v ON v.customer_id = u.customer_id AND v.d >= u.first_due AND v.d <= u.until
+        GROUP BY u.rule_id, u.customer_id, u.first_due, u.held_out
+    ),
+    hits AS (
+        SELECT rule_id, mi, held_out, COUNT(*) AS visited, SUM(revenue) AS revenue,
+               SUM(CAST(revenue AS {_float()}) * CAST(revenue AS {_float()})) AS revenue_sq
+        FROM outcome GROUP BY rule_id, mi, held_out
     )
-    SELECT u.rule_id, {month_index("u.first_due")}, u.held_out, COUNT(*),
-           SUM(CASE WHEN o.customer_id IS NULL THEN 0 ELSE 1 END),
-           CAST(COALESCE(SUM(o.revenue), 0) AS BIGINT),
-           COALESCE(SUM(CAST(o.revenue AS {_float()}) * CAST(o.revenue AS {_float()})), 0)
-    FROM units u LEFT JOIN outcome o ON o.rule_id = u.rule_id AND o.customer_id = u.customer_id
-    GROUP BY u.rule_id, {month_index("u.first_due")}, u.held_out
+    SELECT c.rule_id, c.mi, c.held_out, c.n, COALESCE(h.visited, 0), CAST(COALESCE(h.revenue, 0) AS BIGINT),
+           COALESCE(h.revenue_sq, 0)
+    FROM counts c LEFT JOIN hits h ON h.rule_id = c.rule_id AND h.mi = c.mi AND h.held_out = c.held_out
     """
     visit_params = _visit_params(tenant_id, as_of)
     if visit_params is None:
