@@ -73,7 +73,8 @@ def _events_sql(as_of: date) -> tuple[str, list]:
     owned, shaken, c12 = VehicleStatus.OWNED.value, ServiceKind.SHAKEN.value, ServiceKind.CHECK_12M.value
     sql = f"""
     sh AS (
-        SELECT v.id AS vehicle_id, v.customer_id, sr.date, COALESCE(sr.next_due, {add_months("sr.date", 24)}) AS nx
+        SELECT v.id AS vehicle_id, v.customer_id, sr.date,
+               COALESCE(sr.next_due, {add_months("sr.date", 24)}) AS nx
         FROM {sr} sr JOIN {v} v ON v.id = sr.vehicle_id AND v.status = '{owned}'
         WHERE sr.tenant_id = %s AND sr.kind = '{shaken}'
     ),
@@ -83,8 +84,9 @@ def _events_sql(as_of: date) -> tuple[str, list]:
         UNION ALL
         SELECT vehicle_id, customer_id, nx FROM sh
         UNION ALL
-        SELECT vehicle_id, customer_id, prev FROM (SELECT vehicle_id, customer_id, date, {add_months("nx", -24)} AS prev
-                                                   FROM sh) renewed WHERE prev > date
+        SELECT vehicle_id, customer_id, prev FROM (
+            SELECT vehicle_id, customer_id, date, {add_months("nx", -24)} AS prev FROM sh
+        ) renewed WHERE prev > date
     ),
     exp AS (
         SELECT vehicle_id, customer_id, {month_index("e")} AS mi, MIN(e) AS e FROM exp_raw
@@ -107,7 +109,8 @@ def _events_sql(as_of: date) -> tuple[str, list]:
     months AS (
         -- months with a service in the reported range (the next month of one of them is in it too)
         SELECT customer_id, {month_index("date")} AS mi, MIN(date) AS first_d, MAX(date) AS last_d
-        FROM {sr} WHERE tenant_id = %s AND date BETWEEN {d} AND {d} GROUP BY customer_id, {month_index("date")}
+        FROM {sr} WHERE tenant_id = %s AND date BETWEEN {d} AND {d}
+        GROUP BY customer_id, {month_index("date")}
     ),
     visits AS (
         -- the next month with a service starts with the customer's next service day after this month
