@@ -100,7 +100,8 @@ def funnel_rows(*, tenant_id: int, as_of: date) -> list[dict]:
     hits AS (
         SELECT rem.rule_id, rem.step, rem.channel, rem.mi, COUNT(DISTINCT rem.id) AS visited,
                SUM(v.amount) AS revenue
-        FROM rem_v rem JOIN visits v ON v.customer_id = rem.customer_id AND v.d >= rem.due AND v.d <= rem.until
+        FROM rem_v rem
+        JOIN visits v ON v.customer_id = rem.customer_id AND v.d >= rem.due AND v.d <= rem.until
         GROUP BY rem.rule_id, rem.step, rem.channel, rem.mi
     )
     SELECT c.rule_id, c.step, c.channel, c.mi, c.planned, c.sent, c.opened, c.clicked, c.booked,
