@@ -240,17 +240,18 @@ def _live_rows(tenant_id: int, as_of: date, buckets: int) -> list[tuple]:
                          WHERE tenant_id = %(tenant)s AND date <= {d}) tx) t
              GROUP BY customer_id),
     v0 AS (SELECT v.id, v.customer_id, v.first_registration, v.model_year, v.inspection_expiry,
-                  {start} AS start_d
+                  {start} AS start_d, svc.r0, svc.r1, svc.r2, svc.r3, svc.latest_km, svc.latest_km_db,
+                  svc.first_km, svc.first_km_db
            FROM {vehicle} v LEFT JOIN sale ON sale.vehicle_id = v.id LEFT JOIN svc ON svc.vehicle_id = v.id
            WHERE v.tenant_id = %(tenant)s AND v.status = %(owned)s)
     SELECT v0.id, v0.customer_id, COALESCE(cu.assigned_staff_id, 0),
            {days_between(d, "v0.first_registration")},
            CASE WHEN v0.model_year IS NULL THEN NULL ELSE {days_between(d, model_year_day)} END,
            {days_between(d, "v0.inspection_expiry")}, {days_between(d, "v0.start_d")},
-           svc.r0, svc.r1, svc.r2, svc.r3, svc.latest_km, svc.latest_km_db, svc.first_km, svc.first_km_db,
+           v0.r0, v0.r1, v0.r2, v0.r3, v0.latest_km, v0.latest_km_db, v0.first_km, v0.first_km_db,
            cust.recent_days, cust.days, cust.recent_spend, cust.last_db, cust.first_db
     FROM v0 JOIN {customer} cu ON cu.id = v0.customer_id
-    LEFT JOIN svc ON svc.vehicle_id = v0.id LEFT JOIN cust ON cust.customer_id = v0.customer_id
+    LEFT JOIN cust ON cust.customer_id = v0.customer_id
     WHERE NOT EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = v0.customer_id AND s.date > v0.start_d
                       AND (s.vehicle_id IS NULL OR s.vehicle_id <> v0.id))
     ORDER BY v0.id
