@@ -13,6 +13,13 @@ A replacement of vehicle V is the first vehicle sale (a purchase in a vehicle ca
 after V came to the shop that is not V's own sale. V is at risk at cut k when it came before the cut and
 was neither replaced nor gone by then (a sold or scrapped car without a replacement is gone after its
 last service record).
+
+Scoring needs cut 0 only, and there a shorter path (`windows=0`, `_live_rows`) pays: one query returns one
+row per vehicle at risk now, with each look-back already reduced to the few numbers cut 0 reads (the
+repair spend of buckets 0-3, the latest and the earliest reading, the customer's transaction days within
+and beyond the 36 months…). The (V, B) arrays of that History hold those numbers in fixed buckets, laid
+out so that `cut_features(h, 0)` computes exactly what it computes from the per-bucket arrays; such a
+History serves cut 0 only (`History.cuts`).
 """
 
 from __future__ import annotations
@@ -27,7 +34,15 @@ from django.db import connection
 
 from analytics.btyd import BGNBD, p_alive
 from analytics.sql import date_param, days_between, fetchall, is_postgres, tune_refresh_transaction
-from customers.models import Customer, Purchase, PurchaseCategory, ServiceKind, ServiceRecord, Vehicle
+from customers.models import (
+    Customer,
+    Purchase,
+    PurchaseCategory,
+    ServiceKind,
+    ServiceRecord,
+    Vehicle,
+    VehicleStatus,
+)
 
 WINDOW_DAYS = 183
 # Look-backs in buckets: repairs over 12 months (+ the 12 before), frequency over 36 months.
@@ -61,6 +76,7 @@ class History:
     tenant_id: int
     as_of: date
     buckets: int
+    cuts: int  # the last cut k the arrays serve (0: a live History, see the module docstring)
     vehicle_id: np.ndarray
     customer_id: np.ndarray
     staff_id: np.ndarray  # the customer's assigned staff (0: none)
@@ -172,6 +188,86 @@ def _customer_rows(tenant_id: int, as_of: date, buckets: int) -> list[tuple]:
     return fetchall(sql, [as_of, as_of, as_of, tenant_id, as_of, tenant_id, as_of])
 
 
+# The latest reading's bucket and its mileage in one MAX: (last bucket − bucket) · 2³¹ + km orders the
+# readings by bucket (newest first), then by km; km (an integer column, ≥ 0) is the remainder.
+_KM_SPAN = 2**31
+
+
+def _live_rows(tenant_id: int, as_of: date, buckets: int) -> list[tuple]:
+    """One row per vehicle at risk now (owned, not replaced), in id order: the vehicle's ages, the
+    look-backs cut 0 reads of its service records, and its customer's transaction days and spend."""
+    vehicle, purchase, category, service, customer = _tables()
+    d = "CAST(%(as_of)s AS DATE)" if is_postgres() else "%(as_of)s"
+    last = buckets - 1
+    recent = LOOKBACK_BUCKETS * WINDOW_DAYS  # the frequency and spend window: buckets 0…5
+    start = (
+        "CASE WHEN sale.d IS NULL THEN svc.first_d WHEN svc.first_d IS NULL OR sale.d <= svc.first_d"
+        " THEN sale.d ELSE svc.first_d END"
+    )
+    model_year_day = (
+        "CAST(CAST(v0.model_year AS TEXT) || '-07-01' AS DATE)"
+        if is_postgres()
+        else "(CAST(v0.model_year AS TEXT) || '-07-01')"
+    )
+    repair = "kind IN (%(repair0)s, %(repair1)s)"
+    repairs = ", ".join(
+        f"CAST(SUM(CASE WHEN {repair} AND b = {b} THEN amount END) AS BIGINT) AS r{b}"
+        for b in range(4)  # repairs of the last 12 months (buckets 0, 1) and of the 12 before (2, 3)
+    )
+    sql = f"""
+    WITH sales AS (SELECT p.customer_id, p.vehicle_id, p.date FROM {purchase} p
+                   JOIN {category} c ON c.id = p.category_id
+                   WHERE p.tenant_id = %(tenant)s AND c.code IN (%(sale0)s, %(sale1)s) AND NOT p.is_refund
+                     AND p.date <= {d}),
+    sale AS (SELECT vehicle_id, MIN(date) AS d FROM sales WHERE vehicle_id IS NOT NULL GROUP BY vehicle_id),
+    svc AS (SELECT vehicle_id, MIN(date) AS first_d, {repairs},
+                   MAX(CASE WHEN mileage IS NOT NULL THEN ({last} - b) * {_KM_SPAN} + mileage END)
+                     AS latest_km,
+                   MIN(CASE WHEN mileage IS NOT NULL THEN db END) AS latest_km_db,
+                   MIN(mileage) AS first_km, MAX(CASE WHEN mileage IS NOT NULL THEN db END) AS first_km_db
+            FROM (SELECT vehicle_id, kind, amount, mileage, date, {days_between(d, "date")} AS db,
+                         {_bucket(days_between(d, "date"), buckets)} AS b
+                  FROM {service} WHERE tenant_id = %(tenant)s AND date <= {d}) s
+            GROUP BY vehicle_id),
+    cust AS (SELECT customer_id, COUNT(DISTINCT CASE WHEN db < {recent} THEN d END) AS recent_days,
+                    COUNT(DISTINCT d) AS days,
+                    CAST(SUM(CASE WHEN db < {recent} THEN amount END) AS BIGINT) AS recent_spend,
+                    MIN(db) AS last_db, MAX(db) AS first_db
+             FROM (SELECT customer_id, d, amount, {days_between(d, "d")} AS db
+                   FROM (SELECT customer_id, date AS d, amount FROM {purchase}
+                         WHERE tenant_id = %(tenant)s AND date <= {d} AND NOT is_refund
+                         UNION ALL SELECT customer_id, date AS d, amount FROM {service}
+                         WHERE tenant_id = %(tenant)s AND date <= {d}) tx) t
+             GROUP BY customer_id),
+    v0 AS (SELECT v.id, v.customer_id, v.first_registration, v.model_year, v.inspection_expiry,
+                  {start} AS start_d, svc.r0, svc.r1, svc.r2, svc.r3, svc.latest_km, svc.latest_km_db,
+                  svc.first_km, svc.first_km_db
+           FROM {vehicle} v LEFT JOIN sale ON sale.vehicle_id = v.id LEFT JOIN svc ON svc.vehicle_id = v.id
+           WHERE v.tenant_id = %(tenant)s AND v.status = %(owned)s)
+    SELECT v0.id, v0.customer_id, COALESCE(cu.assigned_staff_id, 0),
+           {days_between(d, "v0.first_registration")},
+           CASE WHEN v0.model_year IS NULL THEN NULL ELSE {days_between(d, model_year_day)} END,
+           {days_between(d, "v0.inspection_expiry")}, {days_between(d, "v0.start_d")},
+           v0.r0, v0.r1, v0.r2, v0.r3, v0.latest_km, v0.latest_km_db, v0.first_km, v0.first_km_db,
+           cust.recent_days, cust.days, cust.recent_spend, cust.last_db, cust.first_db
+    FROM v0 JOIN {customer} cu ON cu.id = v0.customer_id
+    LEFT JOIN cust ON cust.customer_id = v0.customer_id
+    WHERE NOT EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = v0.customer_id AND s.date > v0.start_d
+                      AND (s.vehicle_id IS NULL OR s.vehicle_id <> v0.id))
+    ORDER BY v0.id
+    """
+    params = {
+        "tenant": tenant_id,
+        "as_of": connection.ops.adapt_datefield_value(as_of),
+        "owned": VehicleStatus.OWNED.value,
+        "sale0": VEHICLE_SALE_CODES[0],
+        "sale1": VEHICLE_SALE_CODES[1],
+        "repair0": REPAIR_KINDS[0].value,
+        "repair1": REPAIR_KINDS[1].value,
+    }
+    return fetchall(sql, params)
+
+
 @contextmanager
 def refresh_settings():
     """The analytics refresh's transaction settings (hash joins, memory, no JIT) for the block only, then
@@ -194,8 +290,68 @@ def _nan_to(values: np.ndarray, default: float) -> np.ndarray:
     return np.where(np.isnan(values), default, values)
 
 
+def _live_history(*, tenant_id: int, as_of: date, bgnbd: BGNBD | None) -> History:
+    """The vehicles at risk now, with the look-backs of `_live_rows` in fixed buckets: the repair spend
+    in buckets 0-3 as they are; the latest reading (its bucket's highest km, its days before as_of) and
+    the earliest (lowest km, days) in bucket 0; the customer's days and spend of the 36 months in bucket 0,
+    their older days in bucket `LOOKBACK_BUCKETS`, their latest transaction in bucket 0. Every sum, min
+    and max `cut_features(h, 0)` takes over the buckets then gives what it gives on the full arrays."""
+    buckets = 1 + 2 * LOOKBACK_BUCKETS
+    with refresh_settings():
+        v = _matrix(_live_rows(tenant_id, as_of, buckets), 20)
+    n = len(v)
+    reg, model_year_db, expiry, start = v[:, 3], v[:, 4], v[:, 5], _nan_to(v[:, 6], 0.0)
+    reg_known = ~np.isnan(reg)
+    reg = np.where(reg_known, reg, np.where(np.isnan(model_year_db), start, model_year_db))
+    shape = (n, buckets)
+    repairs, visits, spend = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    last_km, last_km_db, first_km, first_km_db, last_visit = (np.full(shape, np.nan) for _ in range(5))
+    repairs[:, :4] = _nan_to(v[:, 7:11], 0.0)
+    last_km[:, 0], last_km_db[:, 0] = np.mod(v[:, 11], _KM_SPAN), v[:, 12]
+    first_km[:, 0], first_km_db[:, 0] = v[:, 13], v[:, 14]
+    visits[:, 0] = _nan_to(v[:, 15], 0.0)
+    visits[:, LOOKBACK_BUCKETS] = _nan_to(v[:, 16], 0.0) - visits[:, 0]
+    spend[:, 0] = _nan_to(v[:, 17], 0.0)
+    last_visit[:, 0] = v[:, 18]
+    return History(
+        tenant_id=tenant_id,
+        as_of=as_of,
+        buckets=buckets,
+        cuts=0,
+        vehicle_id=v[:, 0].astype(np.int64),
+        customer_id=v[:, 1].astype(np.int64),
+        staff_id=v[:, 2].astype(np.int64),
+        owned=np.ones(n, bool),
+        reg_db=reg,
+        reg_known=reg_known,
+        expiry_db=expiry,
+        start_db=start,
+        end_db=np.zeros(n),
+        replaced_db=np.full(n, np.nan),
+        repairs=repairs,
+        last_km=last_km,
+        last_km_db=last_km_db,
+        first_km=first_km,
+        first_km_db=first_km_db,
+        visits=visits,
+        spend=spend,
+        last_visit_db=last_visit,
+        first_visit_db=v[:, 19],
+        bgnbd=bgnbd,
+    )
+
+
 def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | None) -> History:
-    """The shop's history as arrays, for cuts 0…`windows` (three queries, see the module docstring)."""
+    """The shop's history as arrays, for cuts 0…`windows`; with `windows=0` (scoring) the live History
+    of the vehicles at risk now, in one query."""
+    if windows == 0:
+        return _live_history(tenant_id=tenant_id, as_of=as_of, bgnbd=bgnbd)
+    return bucketed_history(tenant_id=tenant_id, as_of=as_of, windows=windows, bgnbd=bgnbd)
+
+
+def bucketed_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | None) -> History:
+    """Every vehicle with every bucket, for cuts 0…`windows` (three queries, see the module docstring).
+    The fit's path; with `windows=0` the reference the live History is checked against."""
     buckets = windows + 1 + 2 * LOOKBACK_BUCKETS
     with refresh_settings():
         vehicle_rows = _vehicle_rows(tenant_id, as_of)
@@ -244,6 +400,7 @@ def load_history(*, tenant_id: int, as_of: date, windows: int, bgnbd: BGNBD | No
         tenant_id=tenant_id,
         as_of=as_of,
         buckets=buckets,
+        cuts=windows,
         vehicle_id=vid,
         customer_id=cid,
         staff_id=v[:, 2].astype(np.int64),
@@ -309,6 +466,8 @@ def at_risk(h: History, k: int) -> np.ndarray:
 
 def cut_features(h: History, k: int) -> Cut:
     """Features of the vehicles at risk at cut k, from the history before it only."""
+    if k > h.cuts:
+        raise ValueError(f"this history serves cuts 0…{h.cuts}, not {k}")
     rows = np.flatnonzero(at_risk(h, k))
     offset = float(k * WINDOW_DAYS)
     age_days = np.maximum(h.reg_db[rows] - offset, 0.0)

@@ -396,6 +396,48 @@ def test_app_role_smoke_seed_plan_dispatch_analytics_import(as_app, tmp_path, ma
             assert cursor.fetchone()[0] == 0, table
 
 
+def test_replacement_scores_are_rewritten_in_place_as_the_app_role(as_app, two_shops):
+    """The scores are staged in a temporary table (COPY) and updated, inserted and deleted from it: all
+    allowed to the application role, each shop's rows only."""
+    from datetime import date
+
+    from opportunities.models import VehicleReplacementScore
+    from opportunities.services import replacement_scores_refresh
+    from tests.factories import PurchaseFactory, VehicleFactory
+
+    a, b, _rows = two_shops
+    cars = {}
+    for shop in (a, b):
+        with tenant_context(shop.pk):
+            car = VehicleFactory(customer=CustomerFactory(tenant=shop), first_registration=date(2017, 3, 1))
+            PurchaseFactory(
+                customer=car.customer, vehicle=car, date=date(2017, 3, 1), category_code="new_car"
+            )
+            cars[shop.pk] = car
+    with as_app():
+        for shop in (a, b):
+            with tenant_context(shop.pk):
+                assert replacement_scores_refresh(tenant=shop, as_of=date(2026, 5, 1)) == 1
+        with tenant_context(a.pk):
+            first = VehicleReplacementScore.objects.for_tenant(a).get()
+            newer = VehicleFactory(customer=CustomerFactory(tenant=a), first_registration=date(2024, 3, 1))
+            PurchaseFactory(
+                customer=newer.customer, vehicle=newer, date=date(2024, 3, 1), category_code="new_car"
+            )
+            assert replacement_scores_refresh(tenant=a, as_of=date(2026, 6, 1)) == 2
+            kept = VehicleReplacementScore.objects.for_tenant(a).get(vehicle=cars[a.pk])
+            assert kept.pk == first.pk and kept.scored_at > first.scored_at
+            cars[a.pk].status = "sold"
+            cars[a.pk].save()
+            assert replacement_scores_refresh(tenant=a, as_of=date(2026, 6, 2)) == 1
+    assert list(VehicleReplacementScore.objects.for_tenant(a).values_list("vehicle_id", flat=True)) == [
+        newer.pk
+    ]
+    assert list(VehicleReplacementScore.objects.for_tenant(b).values_list("vehicle_id", flat=True)) == [
+        cars[b.pk].pk
+    ]
+
+
 def test_streamed_csv_export_runs_in_the_tenant_of_the_request(as_app, two_shops_with_people):
     """The CSV body is produced after the view returned: it gets its own transaction with the same tenant."""
     a, b, rows, clients, keys = two_shops_with_people

@@ -180,3 +180,46 @@ def test_bad_settings_are_refused_and_change_nothing(tenant):
         from opportunities.services import opportunity_settings_get
 
         assert opportunity_settings_get(tenant=tenant).leaving_top_deciles == 4
+
+
+def test_a_refresh_updates_the_rows_in_place_adds_new_cars_and_drops_those_no_longer_at_risk(tenant, shop):
+    with tenant_context(tenant.pk):
+        replacement_scores_refresh(tenant=tenant, as_of=AS_OF)
+    before = _scores(tenant)
+    with tenant_context(tenant.pk):
+        shop["b"].status = "sold"
+        shop["b"].save()
+        shop["c2"].customer = CustomerFactory(tenant=tenant)  # the car changed hands
+        shop["c2"].save()
+        d = VehicleFactory(
+            customer=CustomerFactory(tenant=tenant),
+            first_registration=date(2020, 1, 1),
+            inspection_expiry=None,
+        )
+        _sale(d, date(2020, 1, 1), 100_000)
+        assert replacement_scores_refresh(tenant=tenant, as_of=AS_OF + timedelta(days=30)) == 3
+    after = _scores(tenant)
+    assert set(after) == {shop["a"].pk, shop["c2"].pk, d.pk}  # B sold: its row is gone
+    a, c2 = after[shop["a"].pk], after[shop["c2"].pk]
+    assert (a.pk, c2.pk) == (before[shop["a"].pk].pk, before[shop["c2"].pk].pk)  # the same rows, rewritten
+    assert c2.customer_id == shop["c2"].customer_id != before[shop["c2"].pk].customer_id
+    assert a.scored_at > before[shop["a"].pk].scored_at
+    # 30 days on: 91 days since the last reading, 120,000 + 91 × 10,919 / 365.25 ≈ 122,720 km.
+    assert a.facts == {
+        "probability": 0.25,
+        "method": "rules",
+        "age_years": 6,
+        "repairs_12m": 180_000,
+        "next_inspection": "2026-06-10",
+        "inspection_number": 3,
+        "mileage": 123_000,
+        "rules": ["high_mileage", "repairs_rising"],
+    }
+    assert after[d.pk].facts == {
+        "probability": 0.05,
+        "method": "rules",
+        "age_years": 6,
+        "repairs_12m": 0,
+        "rules": [],
+    }
+    assert after[d.pk].customer_id == d.customer_id and after[d.pk].expected_value == 11_500

@@ -183,3 +183,18 @@ def test_the_refresh_is_a_fixed_number_of_statements_whatever_the_shop_size(tena
 
     assert WorklistEntry.objects.for_tenant(tenant).count() == 30
     assert len([q for q in queries.captured_queries if "worklistentry" in q["sql"].lower()]) <= 3
+
+
+@pytest.mark.postgres
+def test_the_refresh_plans_without_nested_loops_and_gives_the_setting_back(tenant, staff):
+    _c, car = owner_with_car(tenant, staff=staff, given_name="a1")
+    replacement(car, value=100_000)
+    with CaptureQueriesContext(connection) as queries:
+        assert worklist_refresh(tenant=tenant, now=NOW) == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    insert = next(i for i, sql in enumerate(statements) if sql.lstrip().startswith("WITH cand AS"))
+    assert statements[insert - 1] == "SET LOCAL enable_nestloop = off"
+    assert statements[insert + 1] == "RESET enable_nestloop"
+    with connection.cursor() as cursor:  # the caller's transaction (the test's) plans as usual again
+        cursor.execute("SHOW enable_nestloop")
+        assert cursor.fetchone()[0] == "on"

@@ -8,9 +8,11 @@ the analytics refresh that gives P(alive) (timed apart, it is not this issue's),
 
 * fitting the shop's replacement model with its backtest (`replacement_fit`: the history of every vehicle
   and half-year, the logistic regression twice, the stored fit) — target < 30 s;
-* scoring every owned vehicle with the stored fit (`replacement_scores_refresh`: features of cut 0 and
-  the delete + bulk insert of the scores) — target < 10 s together with the weekly list's refresh for 50
-  staff members (`worklist_refresh`), timed after the leaving risk that the lists also read;
+* scoring every owned vehicle with the stored fit (`replacement_scores_refresh`: the live features of
+  cut 0 and the scores rewritten in place) — target < 10 s together with the weekly list's refresh for
+  50 staff members (`worklist_refresh`), timed after the leaving risk that the lists also read. It runs
+  twice, as of the day before and as of the day: the second is the nightly case, where every vehicle's
+  probability (its age moved on) and most expected values and facts differ from the rows it rewrites;
 * the leaving risk (`leaving_risk_refresh`).
 
 The load average is printed beside every figure (the machine is shared). `--keep` keeps the shop's rows
@@ -22,7 +24,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.apps import apps
 from django.core.management.base import BaseCommand
@@ -115,12 +117,12 @@ class Command(BaseCommand):
             f"{fit.hit_listed}, calibration gaps "
             + ", ".join(f"{(c['observed'] - c['predicted']) * 100:+.1f}" for c in fit.calibration)
         )
-        for _ in range(2):
+        for as_of in (TODAY - timedelta(days=1), TODAY):  # last night's scores, then tonight's
             started = time.perf_counter()
             with tenant_context(tenant.pk):
-                scored = replacement_scores_refresh(tenant=tenant, as_of=TODAY, fit=fit)
+                scored = replacement_scores_refresh(tenant=tenant, as_of=as_of, fit=fit)
             scoring = time.perf_counter() - started
-            self._say(f"scoring {scored:,} vehicles {scoring:.2f} s")
+            self._say(f"scoring {scored:,} vehicles as of {as_of} {scoring:.2f} s")
         started = time.perf_counter()
         with tenant_context(tenant.pk):
             risks = leaving_risk_refresh(tenant=tenant, as_of=TODAY)
