@@ -114,6 +114,21 @@ def _tables():
     )
 
 
+# When a vehicle came to the shop: its sale (`sale.d`) or its first service record (`svc.first_d`),
+# whichever is first; both feature queries name the two aggregates so.
+_ARRIVAL_SQL = (
+    "CASE WHEN sale.d IS NULL THEN svc.first_d WHEN svc.first_d IS NULL OR sale.d <= svc.first_d"
+    " THEN sale.d ELSE svc.first_d END"
+)
+
+
+def _model_year_day() -> str:
+    """SQL for 1 July of `v0.model_year`: the vehicle's age when its registration is unknown."""
+    if is_postgres():
+        return "CAST(CAST(v0.model_year AS TEXT) || '-07-01' AS DATE)"
+    return "(CAST(v0.model_year AS TEXT) || '-07-01')"
+
+
 def _vehicle_rows(tenant_id: int, as_of: date) -> list[tuple]:
     vehicle, purchase, category, service, customer = _tables()
     d = date_param()
@@ -121,15 +136,7 @@ def _vehicle_rows(tenant_id: int, as_of: date) -> list[tuple]:
     sales = f"""SELECT p.customer_id, p.vehicle_id, p.date FROM {purchase} p
         JOIN {category} c ON c.id = p.category_id
         WHERE p.tenant_id = %s AND c.code IN ({codes}) AND NOT p.is_refund AND p.date <= {d}"""
-    start = (
-        "CASE WHEN sale.d IS NULL THEN svc.first_d WHEN svc.first_d IS NULL OR sale.d <= svc.first_d"
-        " THEN sale.d ELSE svc.first_d END"
-    )
-    model_year_day = (
-        "CAST(CAST(v0.model_year AS TEXT) || '-07-01' AS DATE)"
-        if is_postgres()
-        else "(CAST(v0.model_year AS TEXT) || '-07-01')"
-    )
+    start, model_year_day = _ARRIVAL_SQL, _model_year_day()
     sql = f"""
     WITH sales AS ({sales}),
     sale AS (SELECT vehicle_id, MIN(date) AS d FROM sales WHERE vehicle_id IS NOT NULL GROUP BY vehicle_id),
@@ -200,15 +207,7 @@ def _live_rows(tenant_id: int, as_of: date, buckets: int) -> list[tuple]:
     d = "CAST(%(as_of)s AS DATE)" if is_postgres() else "%(as_of)s"
     last = buckets - 1
     recent = LOOKBACK_BUCKETS * WINDOW_DAYS  # the frequency and spend window: buckets 0…5
-    start = (
-        "CASE WHEN sale.d IS NULL THEN svc.first_d WHEN svc.first_d IS NULL OR sale.d <= svc.first_d"
-        " THEN sale.d ELSE svc.first_d END"
-    )
-    model_year_day = (
-        "CAST(CAST(v0.model_year AS TEXT) || '-07-01' AS DATE)"
-        if is_postgres()
-        else "(CAST(v0.model_year AS TEXT) || '-07-01')"
-    )
+    start, model_year_day = _ARRIVAL_SQL, _model_year_day()
     repair = "kind IN (%(repair0)s, %(repair1)s)"
     repairs = ", ".join(
         f"CAST(SUM(CASE WHEN {repair} AND b = {b} THEN amount END) AS BIGINT) AS r{b}"
