@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from crm.models import Tenant
 from customers.models import Purchase
-from opportunities.backtest import MAX_WINDOWS, FitResult, fit_and_backtest, latest_bgnbd
+from opportunities.backtest import FitResult, fit_and_backtest, latest_bgnbd
 from opportunities.features import VEHICLE_SALE_CODES, History, load_history
 from opportunities.leaving import leaving_risk_write, snapshot_p_alive
 from opportunities.models import OpportunitySettings, ReplacementFit, VehicleReplacementScore
@@ -96,19 +96,20 @@ def replacement_scores_refresh(
     tenant: Tenant,
     as_of: date | None = None,
     fit: ReplacementFit | None = None,
-    history: History | None = None,
 ) -> int:
     """Score every owned vehicle of the shop with its latest fit; returns the vehicles scored.
 
-    A shop with replacement propensity off has no scores (its old ones are removed)."""
+    The features always come from the live history (`load_history(windows=0)`), also on the nights the
+    model is refitted: the fit's longer history would clip old mileage readings differently, and a score
+    must not depend on whether it was computed on a fit night. A shop with replacement propensity off
+    has no scores (its old ones are removed)."""
     as_of = as_of or timezone.localdate()
     conf = opportunity_settings_get(tenant=tenant)
     if not replacement_enabled(tenant=tenant, conf=conf):
         VehicleReplacementScore.objects.for_tenant(tenant).delete()
         return 0
     fit = fit or replacement_fit_latest(tenant=tenant) or replacement_fit(tenant=tenant, as_of=as_of)
-    if history is None or history.as_of != as_of:
-        history = load_history(tenant_id=tenant.pk, as_of=as_of, windows=0, bgnbd=latest_bgnbd(tenant))
+    history = load_history(tenant_id=tenant.pk, as_of=as_of, windows=0, bgnbd=latest_bgnbd(tenant))
     margin = vehicle_sale_margin(tenant=tenant, as_of=as_of, override=conf.replacement_margin)
     return replacement_scores_write(
         tenant=tenant, h=history, method=fit.method, params=fit.params, margin=margin
@@ -139,21 +140,15 @@ def opportunities_refresh(*, tenant: Tenant, as_of: date | None = None, force_fi
     as_of = as_of or timezone.localdate()
     started = time.perf_counter()
     result: dict = {"fitted": False}
-    history = None
     enabled = replacement_enabled(tenant=tenant)
     fit = replacement_fit_latest(tenant=tenant)
     if enabled and (force_fit or _fit_is_due(fit, as_of)):
-        history = load_history(
-            tenant_id=tenant.pk, as_of=as_of, windows=MAX_WINDOWS, bgnbd=latest_bgnbd(tenant)
-        )
-        fit = replacement_fit(tenant=tenant, as_of=as_of, history=history)
+        fit = replacement_fit(tenant=tenant, as_of=as_of)
         result.update(fitted=True, fit_seconds=round(time.perf_counter() - started, 3))
     if fit is not None:
         result["method"] = fit.method
     mark = time.perf_counter()
-    result["vehicles_scored"] = replacement_scores_refresh(
-        tenant=tenant, as_of=as_of, fit=fit, history=history
-    )
+    result["vehicles_scored"] = replacement_scores_refresh(tenant=tenant, as_of=as_of, fit=fit)
     result["score_seconds"] = round(time.perf_counter() - mark, 3)
     mark = time.perf_counter()
     result["leaving_risks"] = leaving_risk_refresh(tenant=tenant, as_of=as_of)

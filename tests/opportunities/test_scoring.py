@@ -10,6 +10,7 @@ from customers.models import ServiceKind
 from opportunities.models import ReplacementFit, VehicleReplacementScore
 from opportunities.reasons import replacement_reason
 from opportunities.services import (
+    opportunities_refresh,
     opportunity_settings_update,
     replacement_fit,
     replacement_scores_refresh,
@@ -223,3 +224,32 @@ def test_a_refresh_updates_the_rows_in_place_adds_new_cars_and_drops_those_no_lo
         "rules": [],
     }
     assert after[d.pk].customer_id == d.customer_id and after[d.pk].expected_value == 11_500
+
+
+def test_a_fit_night_scores_exactly_as_a_plain_night(tenant):
+    """The weekly refit must not change the scores: scoring reads the live history on both nights. (The
+    fit's longer history keeps readings older than 6½ years in their own half-years, where the live one
+    pools them; with a replaced odometer the two once gave this car different mileages.)"""
+    with tenant_context(tenant.pk):
+        car = VehicleFactory(
+            customer=CustomerFactory(tenant=tenant),
+            first_registration=date(2008, 4, 1),
+            inspection_expiry=None,
+        )
+        _sale(car, date(2008, 4, 1), 180_000)
+        # 150,000 km in 2012, then a new meter: 20,000 km in 2018 (both more than 6½ years ago).
+        for day, km in ((date(2012, 4, 1), 150_000), (date(2018, 4, 1), 20_000)):
+            ServiceRecordFactory(
+                customer=car.customer,
+                vehicle=car,
+                date=day,
+                kind=ServiceKind.SHAKEN,
+                mileage=km,
+                amount=50_000,
+            )
+        fit_night = opportunities_refresh(tenant=tenant, as_of=AS_OF, force_fit=True)
+        on_fit_night = _scores(tenant)[car.pk].facts
+        plain_night = opportunities_refresh(tenant=tenant, as_of=AS_OF)
+        on_plain_night = _scores(tenant)[car.pk].facts
+    assert (fit_night["fitted"], plain_night["fitted"]) == (True, False)
+    assert on_fit_night == on_plain_night
