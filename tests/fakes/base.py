@@ -74,12 +74,14 @@ class FakeHTTPServer:
         self.record_requests = True
         self.request_count = 0
         self.always: int | None = None  # answer every request with this status (an outage)
+        self.refusing = False  # down: requests already on a connection are cut, not served
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> FakeHTTPServer:
         fake = self
+        self.refusing = False
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the client's pooled session reuses connections
@@ -91,6 +93,9 @@ class FakeHTTPServer:
                 pass
 
             def _serve(self):
+                if fake.refusing:  # went down while this connection was open: reset it, no answer
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, body, headers = fake._dispatch(self.command, self.path, dict(self.headers), raw)
@@ -115,8 +120,15 @@ class FakeHTTPServer:
         return self
 
     def stop(self) -> None:
-        """Close the listening socket: new connections are refused until `start()` again."""
+        """Close the listening socket: new connections are refused until `start()` again.
+
+        Down at once: `shutdown()` waits for the accept loop's next poll (up to 0.5 s), and until then
+        the handler threads of kept-alive connections would go on serving (a fast sender got 150
+        messages through a "down" server that way), so requests are refused and the open connections
+        cut first."""
         if self._httpd is not None:
+            self.refusing = True
+            self._httpd.drop_connections()
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd.drop_connections()
