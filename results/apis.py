@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.permissions import TenantRolePermission
 from results import selectors, stats
+from results.serializers import ResultsDetailSerializer, ResultsListSerializer
 
 
 def _round(value, digits=4):
@@ -55,6 +56,10 @@ def _funnel(row: dict) -> dict:
     return {f: row[f] for f in selectors.FUNNEL_FIELDS}
 
 
+def _respond(serializer_class, data: dict) -> Response:
+    return Response(serializer_class(data).data)
+
+
 class ResultsListView(APIView):
     permission_classes = [TenantRolePermission]
 
@@ -68,11 +73,12 @@ class ResultsListView(APIView):
             "group, and the result in plain words (ja, en)."
         ),
         tags=["results"],
-        responses=OpenApiResponse(OpenApiTypes.OBJECT),
+        responses=ResultsListSerializer,
     )
     def get(self, request):
         rows = selectors.results_overview(tenant=request.tenant)
-        return Response(
+        return _respond(
+            ResultsListSerializer,
             {
                 "computed_at": selectors.results_computed_at(tenant=request.tenant),
                 "rules": [
@@ -86,7 +92,7 @@ class ResultsListView(APIView):
                     }
                     for r in rows
                 ],
-            }
+            },
         )
 
 
@@ -103,14 +109,15 @@ class ResultsDetailView(APIView):
         ),
         parameters=[OpenApiParameter("rule_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
         tags=["results"],
-        responses=OpenApiResponse(OpenApiTypes.OBJECT),
+        responses=ResultsDetailSerializer,
     )
     def get(self, request, rule_id: str):
         if not (rule_id.isascii() and rule_id.isdigit() and int(rule_id) < 2**63):
             raise exceptions.NotFound()
         rule = selectors.rule_get(tenant=request.tenant, pk=int(rule_id))
         result = selectors.rule_results(tenant=request.tenant, rule=rule)
-        return Response(
+        return _respond(
+            ResultsDetailSerializer,
             {
                 "computed_at": selectors.results_computed_at(tenant=request.tenant),
                 "rule": rule.pk,
@@ -131,5 +138,5 @@ class ResultsDetailView(APIView):
                     }
                     for m in result["trend"]
                 ],
-            }
+            },
         )

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from analytics.services import retention_refresh
 from customers.models import ServiceKind
+from results.selectors import FUNNEL_FIELDS
 from results.services import results_refresh
 from tests.factories import CustomerFactory, ServiceRecordFactory, VehicleFactory
 from tests.results.helpers import make_reminder, make_rule
@@ -83,3 +84,29 @@ def test_in_openapi_schema(read_api):
     schema = read_api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     for path in ("/api/v1/results/", "/api/v1/results/{rule_id}/", "/api/v1/analytics/retention/"):
         assert path in schema["paths"], path
+
+
+def test_results_answers_are_typed_in_the_schema(read_api, shop):
+    """The results endpoints document their answers field by field, and answer in exactly those fields."""
+    schema = read_api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    components = schema["components"]["schemas"]
+
+    def ref(path):
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        return components[content["schema"]["$ref"].rsplit("/", 1)[1]]
+
+    listed, detail = ref("/api/v1/results/"), ref("/api/v1/results/{rule_id}/")
+    assert set(components["Funnel"]["properties"]) == set(FUNNEL_FIELDS)
+    assert components["Group"]["properties"]["visit_rate"] == {
+        "type": "number",
+        "format": "double",
+        "nullable": True,
+    }
+    body = read_api.get("/api/v1/results/").json()
+    assert set(body) == set(listed["properties"])
+    assert set(body["rules"][0]) == set(components["RuleResult"]["properties"])
+    assert set(body["rules"][0]["uplift"]) == set(components["Uplift"]["properties"])
+    one = read_api.get(f"/api/v1/results/{shop.pk}/").json()
+    assert set(one) == set(detail["properties"])
+    assert set(one["months"][0]) == set(components["MonthResult"]["properties"])
+    assert set(one["by_step"][0]) == {"step", *FUNNEL_FIELDS}
