@@ -24,7 +24,7 @@ from bookings.serializers import (
     SlotSerializer,
     WorkTypeSerializer,
 )
-from crm.api.filters import IdFilter, UpdatedSinceFilterSet
+from crm.api.filters import IdFilter, UpdatedSinceFilterSet, UtcDateTimeFilter
 from crm.api.viewsets import TenantGenericViewSet, TenantReadOnlyViewSet
 from crm.tenancy.roles import EDIT_CUSTOMERS
 
@@ -46,8 +46,8 @@ class BookingFilter(UpdatedSinceFilterSet):
     status = filters.MultipleChoiceFilter(choices=BookingStatus.choices)
     customer = IdFilter("customer_id")
     work_type = IdFilter("work_type_id")
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = UtcDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = UtcDateTimeFilter(field_name="starts_at", lookup_expr="lt")
     date = filters.DateFromToRangeFilter(field_name="starts_at__date", label=_("Start date range"))
 
     class Meta:
