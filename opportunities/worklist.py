@@ -16,13 +16,13 @@ one UPDATE renumbers the week's ranks so kept and new entries interleave by expe
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from analytics.sql import planner_settings
 from crm.models import Tenant
 from crm.tenancy.rls import tenant_context
 from crm.tenancy.roles import Role
@@ -160,25 +160,14 @@ def worklist_refresh(*, tenant: Tenant, week: date | None = None, now: datetime 
                 cursor.execute("SET LOCAL jit = off")
         WorklistEntry.objects.for_tenant(tenant).filter(week=week, status=EntryStatus.OPEN).delete()
         with connection.cursor() as cursor:
-            with _hash_joins(cursor):
+            # No nested loops for the INSERT: the planner cannot know how many customers the aggregates
+            # of the score tables yield (it guesses 200) and probed the customers' key once per candidate,
+            # 100,000 times; hashing the shop's customers is cheaper at any size. The RERANK plans as usual.
+            with planner_settings(enable_nestloop="off"):
                 cursor.execute(_INSERT, params)
                 added = len(cursor.fetchall())  # RETURNING: sqlite3 has no rowcount for a WITH … INSERT
             cursor.execute(_RERANK, params)
     return added
-
-
-@contextmanager
-def _hash_joins(cursor):
-    """No nested loops for the INSERT, then the session's setting again (PostgreSQL). The planner cannot
-    know how many customers the aggregates of the score tables yield (it guesses 200), so it probed the
-    customers' primary key once per candidate, 100,000 times; hashing the shop's customers is cheaper at
-    any size. Reset after, so the caller's later queries in the same transaction plan as usual."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    cursor.execute("SET LOCAL enable_nestloop = off")
-    yield
-    cursor.execute("RESET enable_nestloop")  # not after an error: its rollback undoes the SET LOCAL
 
 
 def worklist_refresh_all(*, now: datetime | None = None) -> dict[int, int]:

@@ -193,8 +193,8 @@ def test_the_refresh_plans_without_nested_loops_and_gives_the_setting_back(tenan
         assert worklist_refresh(tenant=tenant, now=NOW) == 1
     statements = [q["sql"] for q in queries.captured_queries]
     insert = next(i for i, sql in enumerate(statements) if sql.lstrip().startswith("WITH cand AS"))
-    assert statements[insert - 1] == "SET LOCAL enable_nestloop = off"
-    assert statements[insert + 1] == "RESET enable_nestloop"
+    assert statements[insert - 1] == "SELECT set_config('enable_nestloop', 'off', true)"
+    assert statements[insert + 1] == "SELECT set_config('enable_nestloop', 'on', true)"  # given back
     with connection.cursor() as cursor:  # the caller's transaction (the test's) plans as usual again
         cursor.execute("SHOW enable_nestloop")
         assert cursor.fetchone()[0] == "on"
